@@ -112,6 +112,12 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
     return best, state
 
 
+def same_run(saved: dict, wanted: dict) -> bool:
+    """Whether a checkpoint can be resumed: everything but thread and reporting settings must match."""
+    ignore = {"threads", "event_every"}
+    return {k: v for k, v in saved.items() if k not in ignore} == {k: v for k, v in wanted.items() if k not in ignore}
+
+
 def train(
     cfg: TrainConfig,
     data: Splits,
@@ -144,7 +150,7 @@ def train(
     best, state = {}, {"epoch": 0, "best_val_acc": -1.0, "best_epoch": 0.0, "train_s": 0.0}
     if checkpoint is not None and Path(checkpoint).exists():
         best, state = load_checkpoint(Path(checkpoint), model, optimizer)
-        if state.get("config") != asdict(cfg):
+        if not same_run(state.get("config", {}), asdict(cfg)):
             raise ValueError(f"{checkpoint} was made with other settings; delete it or pass the same ones")
     net = DistributedDataParallel(model) if distributed else model
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")

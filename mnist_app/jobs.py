@@ -1,0 +1,268 @@
+"""Training in its own process, one run at a time for the whole server.
+
+The child runs at low priority on one thread (unless the config asks for more) so that the
+students' predictions in the server process stay fast. It sends each TrainEvent, then its
+result, through a pipe; a watcher thread here collects them, and the pipe closing without a
+result means the child died (kill -9, out of memory). The child only ever adds a version:
+deploying stays the admin's decision, so a failed run can never touch the served model.
+"""
+
+import ctypes
+import math
+import multiprocessing
+import os
+import platform
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mnist_app.data import (
+    FILES,
+    MnistDataError,
+    find_idx_file,
+    fingerprint,
+    load_mnist,
+    resolve_data_dir,
+    split_validation,
+)
+from mnist_app.evaluate import confusion_matrix, logits_of
+from mnist_app.models import MODELS
+from mnist_app.train import TrainConfig, pick_device, train
+from mnist_app.versions import ModelVersions, VersionInfo
+
+MISTAKES_SHOWN = 32
+
+
+@dataclass
+class RunResult:
+    version: VersionInfo
+    test_accuracy: float
+    confusion: list[list[int]]  # rows: true digit, columns: predicted
+    mistakes: list[tuple[np.ndarray, int, int]]  # (28 x 28 uint8 image, true, predicted), most confident first
+
+
+@dataclass
+class JobStatus:
+    state: str  # "idle", "running", "finished", "stopped" or "failed"
+    events: list[dict[str, Any]] = field(default_factory=list)  # TrainEvents as dicts, for the curves
+    message: str = ""
+    result: RunResult | None = None
+
+
+def checked_config(cfg: TrainConfig) -> TrainConfig:
+    """The config with whole numbers where they belong; a clear ValueError for anything out of range."""
+    if cfg.model not in MODELS:
+        raise ValueError(f"Unknown architecture {cfg.model!r}: choose one of {', '.join(MODELS)}")
+    for name, low, high in (("epochs", 1, 1000), ("batch_size", 1, 60_000)):
+        value = getattr(cfg, name)
+        whole = isinstance(value, (int, float)) and math.isfinite(value) and value == int(value)
+        if not whole or not low <= value <= high:
+            raise ValueError(f"{name.replace('_', ' ')} must be a whole number from {low} to {high}, not {value!r}")
+    if not isinstance(cfg.lr, (int, float)) or not math.isfinite(cfg.lr) or not 0 < cfg.lr <= 10:
+        raise ValueError(f"learning rate must be a number above 0 and at most 10, not {cfg.lr!r}")
+    return replace(cfg, epochs=int(cfg.epochs), batch_size=int(cfg.batch_size), lr=float(cfg.lr))
+
+
+def local_data_dir(data_dir: str | Path | None) -> Path | None:
+    """The MNIST folder to train from, or None when nothing is set up and the child should download it.
+    A folder that was named (argument or MNIST_DATA_DIR) must hold the files: say so before spawning."""
+    try:
+        folder = resolve_data_dir(data_dir, allow_download=False)
+    except MnistDataError:
+        return None
+    missing = [stem for stem in FILES.values() if find_idx_file(folder, stem) is None]
+    if missing:
+        raise MnistDataError(
+            f"MNIST data not found in {folder}: it lacks {', '.join(missing)}. Put the four IDX files there "
+            "(gzipped or not, as from yann.lecun.com or torchvision), or set MNIST_DATA_DIR to a folder that has them."
+        )
+    return folder
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def progress_message(event: dict[str, Any], epochs: int) -> str:
+    if event["kind"] == "done":
+        return "Training done: measuring accuracy on the test set and saving the model..."
+    text = f"epoch {event['epoch']:.1f}/{epochs}, {event['images_per_s']:,.0f} img/s, ETA {duration(event['eta_s'])}"
+    if event["val_acc"] is not None:
+        text += f", validation accuracy {100 * event['val_acc']:.2f}%"
+    return text
+
+
+def test_report(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
+    """Accuracy, confusion matrix and the test digits the model got most confidently wrong."""
+    probabilities = logits_of(model, images).softmax(1)
+    confidence, predicted = probabilities.max(1)
+    wrong = (predicted != labels).nonzero().flatten()
+    worst = wrong[confidence[wrong].argsort(descending=True)][:MISTAKES_SHOWN]
+    return {
+        "test_accuracy": (predicted == labels).float().mean().item(),
+        "confusion": confusion_matrix(predicted.numpy(), labels.numpy()).tolist(),
+        "mistakes": [(images[i].numpy().copy(), int(labels[i]), int(predicted[i])) for i in worst.tolist()],
+    }
+
+
+def run_training(
+    cfg: TrainConfig,
+    data_dir: Path | None,
+    versions_root: Path,
+    send: Callable[[tuple[str, Any]], None],
+    should_stop: Callable[[], bool],
+) -> dict[str, Any] | None:
+    """The child's work: train, test, save a version. None when stopped before the first step."""
+    mnist = load_mnist(data_dir)
+    splits = split_validation(mnist.train_images, mnist.train_labels, min(5000, len(mnist.train_images) // 10))
+    cfg = replace(cfg, threads=cfg.threads or 1)
+    result = train(cfg, splits, on_event=lambda ev: send(("event", asdict(ev))), should_stop=should_stop)
+    if result.history[-1].step == 0:
+        return None
+    report = test_report(result.model, mnist.test_images, mnist.test_labels)
+    meta = {
+        "architecture": cfg.model,
+        "val_accuracy": result.best_val_acc,
+        "test_accuracy": report["test_accuracy"],
+        "best_epoch": result.best_epoch,
+        "stopped": result.stopped,
+        "training": asdict(cfg),
+        "train_seconds": round(result.train_s, 1),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, {pick_device().type}",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "data_hash": fingerprint(mnist.train_images, mnist.train_labels),
+    }
+    try:
+        version = ModelVersions(versions_root).add(result.model, meta)
+    except OSError as e:
+        raise OSError(f"Could not save the model ({e}). The served model is unchanged.") from e
+    return {**report, "version": version, "stopped": result.stopped}
+
+
+def train_in_child(
+    cfg: TrainConfig, data_dir: Path | None, versions_root: Path, pipe: Connection, stop_flag: ctypes.c_byte
+) -> None:
+    if hasattr(os, "nice"):
+        os.nice(10)
+    server = os.getppid()
+
+    def should_stop() -> bool:
+        return bool(stop_flag.value) or os.getppid() != server  # also stop when the server died under us
+
+    try:
+        outcome = ("result", run_training(cfg, data_dir, versions_root, pipe.send, should_stop))
+    except MnistDataError as e:
+        outcome = ("error", str(e))
+    except Exception as e:
+        traceback.print_exc()
+        outcome = ("error", str(e) if isinstance(e, (OSError, ValueError)) else f"Training failed: {e!r}")
+    pipe.send(outcome)
+    pipe.close()
+
+
+class TrainingJob:
+    def __init__(self, versions: ModelVersions, data_dir: str | Path | None = None) -> None:
+        self.versions = versions
+        self.data_dir = data_dir
+        self._context = multiprocessing.get_context("spawn")  # fork would copy the server's threads and locks
+        self._lock = threading.Lock()
+        self._status = JobStatus("idle", message="No training has run since the app started.")
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._stop_flag: ctypes.c_byte | None = None
+        self._epochs = 0
+        self._terminated = False
+
+    @property
+    def pid(self) -> int | None:
+        """The training process's id while one exists, for diagnosis."""
+        return self._process.pid if self._process is not None else None
+
+    def start(self, cfg: TrainConfig) -> None:
+        with self._lock:
+            if self._status.state == "running":
+                raise RuntimeError("A training is already running")
+            cfg = checked_config(cfg)
+            data_dir = local_data_dir(self.data_dir)
+            reader, writer = self._context.Pipe(duplex=False)
+            stop_flag = self._context.RawValue("b", 0)  # no lock: a child killed mid-read cannot leave one held
+            process = self._context.Process(
+                target=train_in_child, args=(cfg, data_dir, self.versions.root, writer, stop_flag),
+                name="mnist-training", daemon=True,
+            )
+            process.start()
+            writer.close()  # only the child writes: its death closes the pipe, which is how we notice it
+            self._process, self._stop_flag, self._epochs, self._terminated = process, stop_flag, cfg.epochs, False
+            loading = "Starting: loading MNIST" + ("" if data_dir else " (downloading it first)") + "..."
+            self._status = JobStatus("running", message=loading)
+            watcher = threading.Thread(target=self._watch, args=(process, reader), name="training-watcher", daemon=True)
+            watcher.start()
+
+    def stop(self) -> None:
+        """Ask the run to stop after the current step; it keeps its best checkpoint so far.
+        Before the first step there is nothing to keep, so a run still loading data is ended at once."""
+        with self._lock:
+            if self._status.state != "running":
+                return
+            self._stop_flag.value = 1
+            self._status.message = "Stopping after the current step..."
+            if not self._status.events:
+                self._terminated = True
+                self._process.terminate()
+
+    def status(self) -> JobStatus:
+        with self._lock:
+            return replace(self._status, events=list(self._status.events))
+
+    def _watch(self, process: multiprocessing.process.BaseProcess, reader: Connection) -> None:
+        outcome = None
+        with reader:
+            while outcome is None:
+                try:
+                    kind, payload = reader.recv()
+                except (EOFError, OSError):
+                    break
+                if kind == "event":
+                    with self._lock:
+                        self._status.events.append(payload)
+                        if not self._stop_flag.value:
+                            self._status.message = progress_message(payload, self._epochs)
+                else:
+                    outcome = (kind, payload)
+        process.join(timeout=30)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        with self._lock:
+            self._status = self._final_status(outcome, process.exitcode)
+
+    def _final_status(self, outcome: tuple[str, Any] | None, exitcode: int | None) -> JobStatus:
+        events = self._status.events
+        if outcome is None and self._terminated:
+            return JobStatus("stopped", events, "Stopped before training began: nothing was saved.")
+        if outcome is None:
+            return JobStatus(
+                "failed", events, f"Training process died (exit code {exitcode}). The served model is unchanged."
+            )
+        kind, payload = outcome
+        if kind == "error":
+            return JobStatus("failed", events, payload)
+        if payload is None:
+            return JobStatus("stopped", events, "Stopped before the first training step: nothing was saved.")
+        result = RunResult(payload["version"], payload["test_accuracy"], payload["confusion"], payload["mistakes"])
+        accuracy = f"test accuracy {100 * result.test_accuracy:.2f}%, saved as version {result.version.id}"
+        if payload["stopped"]:
+            return JobStatus("stopped", events, f"Stopped; best checkpoint so far: {accuracy}.", result)
+        return JobStatus("finished", events, f"Finished: {accuracy}. Deploy it to serve it.", result)
