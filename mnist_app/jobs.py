@@ -11,12 +11,10 @@ import ctypes
 import math
 import multiprocessing
 import os
-import platform
 import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -28,14 +26,13 @@ from mnist_app.data import (
     FILES,
     MnistDataError,
     find_idx_file,
-    fingerprint,
     load_mnist,
     resolve_data_dir,
     split_validation,
 )
 from mnist_app.evaluate import confusion_matrix, logits_of
 from mnist_app.models import MODELS
-from mnist_app.train import TrainConfig, pick_device, train
+from mnist_app.train import TrainConfig, run_metadata, train
 from mnist_app.versions import ModelVersions, VersionInfo
 
 MISTAKES_SHOWN = 32
@@ -133,18 +130,7 @@ def run_training(
     if result.history[-1].step == 0:
         return None
     report = test_report(result.model, mnist.test_images, mnist.test_labels)
-    meta = {
-        "architecture": cfg.model,
-        "val_accuracy": result.best_val_acc,
-        "test_accuracy": report["test_accuracy"],
-        "best_epoch": result.best_epoch,
-        "stopped": result.stopped,
-        "training": asdict(cfg),
-        "train_seconds": round(result.train_s, 1),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {pick_device().type}",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "data_hash": fingerprint(mnist.train_images, mnist.train_labels),
-    }
+    meta = run_metadata(cfg, result, report["test_accuracy"], mnist)
     try:
         version = ModelVersions(versions_root).add(result.model, meta)
     except OSError as e:

@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from mnist_app.augment import augment_batch
-from mnist_app.data import Splits
+from mnist_app.data import Mnist, Splits, fingerprint
 from mnist_app.evaluate import as_batch, loss_and_accuracy
 from mnist_app.models import build_model
 from mnist_app.weights import atomic_write_bytes
@@ -231,10 +231,26 @@ def train(
     return TrainResult(model.eval(), state["best_val_acc"], state["best_epoch"], stopped, train_s, history)
 
 
+def run_metadata(cfg: TrainConfig, result: TrainResult, test_acc: float, mnist: Mnist, world_size: int = 1) -> dict:
+    """What a saved model records about how it was made (the weight store's JSON sidecar)."""
+    return {
+        "architecture": cfg.model,
+        "val_accuracy": result.best_val_acc,
+        "test_accuracy": test_acc,
+        "best_epoch": result.best_epoch,
+        "stopped": result.stopped,
+        "training": asdict(cfg) | {"world_size": world_size},
+        "train_seconds": round(result.train_s, 1),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, {pick_device().type}",
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "data_hash": fingerprint(mnist.train_images, mnist.train_labels),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     from tqdm import tqdm
 
-    from mnist_app.data import fingerprint, load_mnist, split_validation
+    from mnist_app.data import load_mnist, split_validation
     from mnist_app.weights import save_weights
 
     defaults = TrainConfig()
@@ -281,18 +297,8 @@ def main(argv: list[str] | None = None) -> None:
     bar.close()
     if rank == 0:
         _, test_acc = loss_and_accuracy(result.model, mnist.test_images, mnist.test_labels)
-        meta = {
-            "architecture": cfg.model,
-            "val_accuracy": result.best_val_acc,
-            "test_accuracy": test_acc,
-            "best_epoch": result.best_epoch,
-            "training": asdict(cfg) | {"world_size": dist.get_world_size() if distributed else 1},
-            "train_seconds": round(result.train_s, 1),
-            "machine": f"{platform.machine()} {os.cpu_count()} cores, {pick_device().type}",
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "data_hash": fingerprint(mnist.train_images, mnist.train_labels),
-        }
-        save_weights(result.model, args.out, meta)
+        world_size = dist.get_world_size() if distributed else 1
+        save_weights(result.model, args.out, run_metadata(cfg, result, test_acc, mnist, world_size))
         checkpoint.unlink(missing_ok=True)
         print(f"test accuracy: {100 * test_acc:.2f}%  (best val {100 * result.best_val_acc:.2f}%) -> {args.out}")
     if distributed:
