@@ -13,12 +13,12 @@ import torch.nn.functional as F
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    rotate_deg: float = 12.0
+    rotate_deg: float = 10.0
     scale: float = 0.12
-    shear: float = 0.15
-    shift_px: float = 2.5
-    elastic_px: float = 1.5
-    thickness: float = 0.6  # up to this share of a 3x3 dilation or erosion, per image
+    shear: float = 0.1
+    shift_px: float = 2.0
+    elastic_px: float = 0.6
+    thickness: float = 0.4  # up to this share of a 3x3 dilation or erosion, per image
 
 
 def random_affine(n: int, cfg: AugmentConfig, gen: torch.Generator, device: torch.device) -> torch.Tensor:

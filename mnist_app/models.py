@@ -52,7 +52,7 @@ def lenet5() -> nn.Module:
 
 
 def wide_cnn() -> nn.Module:
-    """A wider three-block VGG-style CNN (about 1.5M params), a strong reference point."""
+    """A wider three-block VGG-style CNN (578k params), a strong reference point."""
     return nn.Sequential(
         Normalize(),
         conv_bn(1, 64), conv_bn(64, 64), nn.MaxPool2d(2),
