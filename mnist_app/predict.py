@@ -1,0 +1,117 @@
+"""Read a digit (or a number) from any picture: preprocessing, then the model.
+
+    predictor = Predictor()                 # the shipped default weights
+    predictor.predict("photo.jpg").digit    # 7
+    predictor.read_number(canvas).text      # "2026"
+
+One Predictor can serve concurrent requests: the model stays in eval mode and every call
+runs under torch.inference_mode, so no call changes shared state.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mnist_app import preprocess
+from mnist_app.preprocess import InvalidImageError, NoDigitError
+from mnist_app.segment import Region, cut_columns, split_at
+from mnist_app.weights import load_weights
+
+__all__ = ["DigitBox", "InvalidImageError", "NoDigitError", "NumberReading", "Prediction", "Predictor"]
+
+CONFIDENT_SHARE = 0.85  # a top probability below this share of the most the model gives is a guess, not a reading
+MOST_INK = 0.28  # mean ink of a 28x28 digit; more is a blob or a scribble (MNIST: 0.30 at its 99.9th percentile)
+WIDEST = 1.7  # width over height of a digit's box; wider is a dash or several digits (MNIST: 1.67 at 99.9%)
+MAY_BE_TOUCHING = 0.9  # a region this wide (in the number's digit heights) may be two digits touching
+MUST_BE_TOUCHING = 1.2  # and one this wide is cut in any case
+
+
+@dataclass(frozen=True)
+class Prediction:
+    digit: int
+    probabilities: list[float]  # 10 values summing to 1, index = digit
+    input28: np.ndarray = field(repr=False)  # 28 x 28 float32 in [0, 1], white ink on black: what the model saw
+    confident: bool  # False for a doubtful reading or something that is not a digit
+
+
+@dataclass(frozen=True)
+class DigitBox:
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in the original image's pixels, end exclusive
+    prediction: Prediction
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    text: str  # the digits left to right, e.g. "2026"
+    digits: list[DigitBox]
+
+    @property
+    def confident(self) -> bool:
+        return all(d.prediction.confident for d in self.digits)
+
+
+def looks_like_a_digit(image28: np.ndarray) -> bool:
+    """A softmax is sure of something even for a scribble; the ink's layout catches some of those."""
+    rows, cols = np.flatnonzero(image28.max(axis=1) > 0.1), np.flatnonzero(image28.max(axis=0) > 0.1)
+    if rows.size == 0:
+        return False
+    aspect = (cols[-1] - cols[0] + 1) / (rows[-1] - rows[0] + 1)
+    return float(image28.mean()) <= MOST_INK and aspect <= WIDEST
+
+
+class Predictor:
+    """A model and the pipeline in front of it. `weights=None` loads the shipped weights."""
+
+    def __init__(self, weights: str | Path | None = None, device: str | torch.device | None = None) -> None:
+        self.device = torch.device(device or "cpu")
+        self.model, self.meta = load_weights(weights, self.device)  # meta: the weights' JSON metadata
+        # Training with label smoothing e caps a well-learnt digit's probability near 1 - 0.9 e.
+        smoothing = float(self.meta.get("training", {}).get("label_smoothing", 0.0))
+        self.confident_probability = CONFIDENT_SHARE * (1 - 0.9 * smoothing)
+
+    def classify(self, images28: np.ndarray) -> list[Prediction]:
+        """Predictions for a batch of already prepared N x 28 x 28 float images."""
+        images28 = np.ascontiguousarray(images28, dtype=np.float32)
+        with torch.inference_mode():
+            logits = self.model(torch.from_numpy(images28).to(self.device)[:, None])
+            probabilities = torch.softmax(logits.float(), dim=1).cpu().numpy()
+        return [
+            Prediction(
+                digit=int(p.argmax()),
+                probabilities=[float(v) for v in p / p.sum()],
+                input28=image,
+                confident=bool(p.max() >= self.confident_probability and looks_like_a_digit(image)),
+            )
+            for p, image in zip(probabilities, images28, strict=True)
+        ]
+
+    def predict(self, image: object) -> Prediction:
+        """The single digit in `image` (PIL image, numpy array, path, bytes or Sketchpad dict)."""
+        input28, _ = preprocess.prepare_digit(image)
+        return self.classify(input28[None])[0]
+
+    def read_number(self, image: object) -> NumberReading:
+        """All digits in `image`, left to right, each with its box in the original image."""
+        ink, regions = preprocess.ink_regions(image)
+        digit_height = max(r.height for r in regions)
+        digits = [d for region in regions for d in self.read_region(ink, region, digit_height)]
+        return NumberReading("".join(str(d.prediction.digit) for d in digits), digits)
+
+    def read_region(self, ink: preprocess.Ink, region: Region, digit_height: int) -> list[DigitBox]:
+        """One digit, or several touching ones: a region wide for a digit of this number's height is
+        tried cut at its thinnest columns; a cut wins if the model reads both pieces more surely."""
+        whole = self.classify(preprocess.to_mnist(ink, region)[None])[0]
+        alone = [DigitBox(preprocess.original_box(ink, region.box), whole)]
+        if region.width < MAY_BE_TOUCHING * digit_height:
+            return alone
+        cuts = [pieces for c in cut_columns(region) if (pieces := split_at(region, c)) is not None]
+        if not cuts:
+            return alone
+        read = self.classify(np.stack([preprocess.to_mnist(ink, piece) for pieces in cuts for piece in pieces]))
+        surety = [min(max(a.probabilities), max(b.probabilities)) for a, b in zip(read[::2], read[1::2], strict=True)]
+        best = int(np.argmax(surety))
+        if region.width < MUST_BE_TOUCHING * digit_height and surety[best] <= max(whole.probabilities):
+            return alone
+        return [box for piece in cuts[best] for box in self.read_region(ink, piece, digit_height)]

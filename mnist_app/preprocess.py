@@ -1,0 +1,237 @@
+"""Turn any picture of a handwritten digit into what an MNIST model expects.
+
+MNIST digits are white ink on black, fitted into a 20x20 box, centred by centre of mass in
+28x28, with anti-aliased strokes 2-3 px wide. A browser canvas, a phone photo or chalk on a
+board is none of that; each step below removes one difference:
+decode (image_input) -> ink map (polarity, lighting, ruled lines, texture)
+-> the digit's components (segment) -> crop, stroke width, 20x20 box, centre of mass.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from mnist_app.image_input import EMPTY_CANVAS as EMPTY_CANVAS  # the errors and messages are part of this API
+from mnist_app.image_input import WORK_SIZE, NoDigitError, Picture, load_picture
+from mnist_app.image_input import InvalidImageError as InvalidImageError
+from mnist_app.segment import Component, Region, digit_groups, find_components, group_around, main_components, region_of
+
+NUMBER_WORK_SIZE = 512  # a number's digits are each a fraction of the picture: analyse it finer
+BACKGROUND_SIZE = 40  # long side of the lighting estimate: strokes vanish at this scale, shadows stay
+BOX = 20  # MNIST fits each digit into 20x20 ...
+SIDE = 28  # ... and places it by its centre of mass in 28x28
+MASS_CENTRE = (14.0, 14.0)  # MNIST's mean centre of mass (row, column), measured on its test set
+DETAIL = 4  # stroke width is normalised at DETAIL times the final scale, then averaged down
+STROKE_WIDTH = 10.5  # MNIST's median stroke width at that scale (about 2.6 px in 28x28), as stroke_width measures it
+LINE_SLOPES = np.tan(np.radians(np.arange(-6, 6.1, 0.5)))  # ruled lines of a page held a little askew
+
+
+@dataclass(frozen=True)
+class Ink:
+    """Where the ink is: 1 on strokes, 0 on paper or board, at working size."""
+
+    level: np.ndarray  # H x W float32 in [0, 1]
+    scale: float  # original pixels per working pixel
+    from_canvas: bool
+
+
+# ---------------------------------------------------------------- ink
+
+
+def find_ink(picture: Picture) -> Ink:
+    """Polarity, even lighting, no ruled lines or paper texture: 1 on strokes, 0 elsewhere."""
+    gray = picture.gray
+    if picture.blank:
+        raise NoDigitError("The image is blank: no digit found")
+    if picture.from_canvas:  # the coverage itself: no paper, no light, no noise to account for
+        coverage = 1 - gray
+        return Ink(coverage / max(float(coverage.max()), 1e-6), picture.scale, from_canvas=True)
+    # Paper or board is most of the picture and ink the far tail of its gray levels: dark ink if the
+    # darkest pixels lie further from the median than the brightest.
+    darkest, median, brightest = np.percentile(gray[::2, ::2], [0.5, 50, 99.5])
+    if median - darkest >= brightest - median:
+        paper = lighting(gray, dark_ink=True)
+        contrast = (paper - gray) / np.maximum(paper, 0.05)  # dividing evens out light falling off across the page
+    else:
+        board = lighting(gray, dark_ink=False)
+        contrast = (gray - board) / np.maximum(board, 0.05)
+    return Ink(remove_ruled_lines(stretch_contrast(contrast)), picture.scale, from_canvas=False)
+
+
+def lighting(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """The paper's (or board's) own brightness under the strokes: a closing (opening for light ink)
+    at low resolution wipes out anything as narrow as a stroke and keeps the slow change of light."""
+    h, w = gray.shape
+    factor = max(1, max(h, w) // BACKGROUND_SIZE)
+    small = Image.fromarray(gray).reduce(factor) if factor > 1 else Image.fromarray(gray)
+    small = small.filter(ImageFilter.MedianFilter(3))
+    wipe, restore = (ImageFilter.MaxFilter(9), ImageFilter.MinFilter(9))
+    small = small.filter(wipe).filter(restore) if dark_ink else small.filter(restore).filter(wipe)
+    return np.asarray(small.resize((w, h), Image.BILINEAR), dtype=np.float32)
+
+
+def stretch_contrast(contrast: np.ndarray) -> np.ndarray:
+    """Map the paper's noise floor to 0 and the strokes' typical contrast to 1."""
+    sample = contrast[::2, ::2].ravel()  # every fourth pixel: the same statistics, four times cheaper
+    peak = float(np.partition(sample, -5)[-5])  # not the very highest: a few hot pixels are not ink
+    if peak < 0.1:
+        raise NoDigitError("No digit found: the image has no clear strokes")
+    stroke = float(np.median(sample[sample > 0.4 * peak]))
+    noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
+    floor = min(max(4 * noise, 0.25 * stroke), 0.6 * stroke)
+    return np.clip((contrast - floor) / (0.9 * stroke - floor), 0, 1).astype(np.float32)
+
+
+def remove_ruled_lines(level: np.ndarray) -> np.ndarray:
+    """Wipe notebook lines: rows of ink, along the page's slight tilt, that span most of the width.
+    Where a stroke crosses a line (ink just above and just below it), the stroke is kept."""
+    h, w = level.shape
+    ink = level > 0.5
+    ys, xs = np.nonzero(ink)
+    if ys.size < 0.6 * w:
+        return level
+    tilted_rows = [ys - np.round((xs - w / 2) * slope).astype(np.int64) for slope in LINE_SLOPES]
+    counts = [np.bincount(rows - rows.min()) for rows in tilted_rows]
+    best = int(np.argmax([c.max() for c in counts]))
+    rows = tilted_rows[best] - tilted_rows[best].min()
+    is_line_row = counts[best] >= 0.6 * w
+    edges = np.flatnonzero(np.diff(np.r_[0, is_line_row.astype(np.int8), 0]))
+    thickness = edges[1::2] - edges[::2]
+    # Ruled paper has several thin lines; one wide band alone is more likely a digit's bar in a tight crop.
+    if thickness.size < 2 and not (thickness.size == 1 and thickness[0] <= 0.02 * h):
+        return level
+    line = np.zeros_like(ink)
+    on_line = is_line_row[rows]
+    line[ys[on_line], xs[on_line]] = True
+    reach = 2 + int(thickness.max())
+    crossed = near_vertically(ink & ~line, reach)
+    return np.where(line & ~crossed, 0, level).astype(np.float32)
+
+
+def near_vertically(mask: np.ndarray, reach: int) -> np.ndarray:
+    """True where `mask` has a pixel within `reach` rows above and also within `reach` rows below."""
+    h = mask.shape[0]
+    counts = np.zeros((h + 2 * reach + 1, mask.shape[1]), np.int32)
+    np.cumsum(mask, axis=0, out=counts[reach + 1 : reach + 1 + h])
+    counts[reach + 1 + h :] = counts[reach + h]
+    y = np.arange(h) + reach + 1  # counts[y] holds the rows up to and including this one
+    above = counts[y - 1] - counts[y - 1 - reach]
+    below = counts[y + reach] - counts[y]
+    return (above > 0) & (below > 0)
+
+
+# ---------------------------------------------------------------- the digit
+
+
+def grow(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """Dilate by `pixels` in every direction: alternating 3x3 cross and square steps trace an octagon,
+    close enough to a round pen."""
+    out = mask.copy()
+    for step in range(pixels):
+        vertical = out.copy()
+        vertical[1:] |= out[:-1]
+        vertical[:-1] |= out[1:]
+        source = vertical if step % 2 else out
+        horizontal = source.copy()
+        horizontal[:, 1:] |= source[:, :-1]
+        horizontal[:, :-1] |= source[:, 1:]
+        out = horizontal | vertical
+    return out
+
+
+def max_pool(image: np.ndarray, factor: int) -> np.ndarray:
+    """Shrink by keeping each block's strongest ink: a hairline survives, where averaging would fade it."""
+    if factor == 1:
+        return image
+    h, w = image.shape
+    padded = np.pad(image, ((0, -h % factor), (0, -w % factor)))
+    return padded.reshape(padded.shape[0] // factor, factor, -1, factor).max(axis=(1, 3))
+
+
+def resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
+    h, w = image.shape
+    factor = long_side / max(h, w)
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR if factor > 1 else Image.BOX))
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Area over half the outline: eroding by one pixel removes about two pixels per unit of stroke length."""
+    area = int(mask.sum())
+    eroded = int((~grow(~np.pad(mask, 1), 1)).sum())
+    return 2 * area / max(area - eroded, 1)
+
+
+def normalise_stroke_width(mask: np.ndarray) -> np.ndarray:
+    """Thin canvas lines and fat brush strokes both become MNIST's pen, on a padded canvas."""
+    pad = DETAIL * 3
+    mask = np.pad(mask, pad)
+    change = round((STROKE_WIDTH - stroke_width(mask)) / 2)
+    if change > 0:
+        mask = grow(mask, min(change, pad))
+    elif change < 0:
+        mask = ~grow(~mask, min(-change, pad))
+    return mask
+
+
+def fit_box(mask: np.ndarray) -> np.ndarray:
+    """Area-average the stroke mask into a box whose long side is 20 px: MNIST's anti-aliasing."""
+    rows, cols = np.nonzero(mask)
+    if rows.size == 0:
+        raise NoDigitError("No digit found: the strokes are too faint")
+    soft = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(DETAIL / 2)))
+    crop = soft[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1].astype(np.float32) / 255
+    return np.clip(resize_long_side(crop, BOX), 0, 1)
+
+
+def place_by_mass(box: np.ndarray) -> np.ndarray:
+    """Put the box into 28x28 so its centre of mass lands where MNIST's does."""
+    h, w = box.shape
+    total = float(box.sum())
+    cy = float((box.sum(axis=1) * np.arange(h)).sum() / total)
+    cx = float((box.sum(axis=0) * np.arange(w)).sum() / total)
+    top = int(np.clip(round(MASS_CENTRE[0] - cy), 0, SIDE - h))
+    left = int(np.clip(round(MASS_CENTRE[1] - cx), 0, SIDE - w))
+    out = np.zeros((SIDE, SIDE), np.float32)
+    out[top : top + h, left : left + w] = box
+    return out
+
+
+def to_mnist(ink: Ink, region: Region) -> np.ndarray:
+    """Crop the region, normalise stroke width, fit into 20x20 and centre by mass in 28x28."""
+    x0, y0, x1, y1 = region.box
+    crop = np.where(grow(region.mask, 1), ink.level[y0:y1, x0:x1], 0).astype(np.float32)
+    detailed = resize_long_side(max_pool(crop, max(1, max(crop.shape) // (BOX * DETAIL))), BOX * DETAIL)
+    strokes = normalise_stroke_width(detailed > 0.5)
+    return place_by_mass(fit_box(strokes))
+
+
+def original_box(ink: Ink, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """A working-pixel box in the original image's pixels (after EXIF rotation), end exclusive."""
+    x0, y0, x1, y1 = box
+    return int(x0 * ink.scale), int(y0 * ink.scale), int(np.ceil(x1 * ink.scale)), int(np.ceil(y1 * ink.scale))
+
+
+def main_ink(source: object, work_size: int = WORK_SIZE) -> tuple[Ink, list[Component]]:
+    """The ink map and its components that may be (parts of) digits."""
+    ink = find_ink(load_picture(source, work_size))
+    components = find_components(ink.level > 0.5, ink.level)
+    if not components:
+        raise NoDigitError("No digit found in the image")
+    return ink, main_components(components, ink.level.shape[1], ink.level.shape[0], ink.from_canvas)
+
+
+def ink_regions(source: object) -> tuple[Ink, list[Region]]:
+    """The ink map and each separate digit in it, left to right (touching digits are still one region)."""
+    ink, components = main_ink(source, NUMBER_WORK_SIZE)
+    return ink, [region_of(g) for g in digit_groups(components)]
+
+
+def prepare_digit(source: object) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The 28x28 float image the model should see for the one digit in `source`, and its box."""
+    ink, components = main_ink(source)
+    if not ink.from_canvas:  # on paper the digit is the main ink and what lies close to it; specks further off
+        components = group_around(max(components, key=lambda c: c.mass), components)
+    region = region_of(components)
+    return to_mnist(ink, region), original_box(ink, region.box)
