@@ -2,15 +2,17 @@
 
 Gradio's own GRADIO_SERVER_NAME and GRADIO_SERVER_PORT choose where it listens; MNIST_ADMIN_PASSWORD
 sets the admin password (one is generated and printed when unset), MNIST_APP_HOME where retrained
-models are kept and MNIST_DATA_DIR where the admin tab finds MNIST for training.
+models (and the students' corrections, unless MNIST_APP_DB names another file) are kept and
+MNIST_DATA_DIR where the admin tab finds MNIST for training.
 """
 
 import torch
 
 from mnist_app.auth import AdminAuth
+from mnist_app.corrections import CorrectionStore
 from mnist_app.jobs import TrainingJob
 from mnist_app.predict import Predictor
-from mnist_app.ui import CSS, AppContext, build_app
+from mnist_app.ui import CSS, HEAD, AppContext, build_app
 from mnist_app.versions import ModelVersions
 
 MAX_UPLOAD = "20mb"
@@ -28,8 +30,9 @@ def main() -> None:
     announcement = auth.announce()
     if announcement:
         print(announcement, flush=True)
-    demo = build_app(AppContext(predictor, auth, versions, TrainingJob(versions)))
-    demo.launch(max_file_size=MAX_UPLOAD, css=CSS, show_error=True)
+    context = AppContext(predictor, auth, versions, TrainingJob(versions), corrections=CorrectionStore())
+    demo = build_app(context)
+    demo.launch(max_file_size=MAX_UPLOAD, css=CSS, head=HEAD, show_error=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 For each style: the accuracy of Predictor.predict on the rendered input, the share flagged not
 confident and the accuracy among the confident ones, next to the model's accuracy on the very
 same digits as plain 28x28 MNIST images (what the model alone can do), and how often read_number
-reads a rendered four-digit number exactly (half of them with two digits touching).
+reads a rendered four-digit number exactly: with the digits apart, with one pair of them touching, and with
+all neighbours touching.
 """
 
 import argparse
@@ -39,16 +40,16 @@ def style_accuracy(predictor: Predictor, style: str, images: np.ndarray, labels:
     }
 
 
-def number_accuracy(predictor: Predictor, images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[float, float]:
-    """Share of four-digit photos read exactly: with the digits apart, and with two of them touching."""
+def number_accuracy(predictor: Predictor, images: np.ndarray, labels: np.ndarray, seed: int) -> dict[int, float]:
+    """Share of four-digit photos read exactly, by how many neighbouring pairs touch (0, 1 or all 3)."""
     rng = np.random.default_rng([seed, 99])
-    right: dict[bool, list[bool]] = {False: [], True: []}
+    right: dict[int, list[bool]] = {0: [], 1: [], 3: []}
     for n, start in enumerate(range(0, len(images) - 3, 4)):
-        touching = n % 2 == 1
-        photo = render.number_photo(list(images[start : start + 4]), rng, touching=touching)
+        pairs = list(right)[n % len(right)]
+        photo = render.number_photo(list(images[start : start + 4]), rng, touching_pairs=pairs)
         truth = "".join(str(d) for d in labels[start : start + 4])
-        right[touching].append(predictor.read_number(photo).text == truth)
-    return float(np.mean(right[False])), float(np.mean(right[True]))
+        right[pairs].append(predictor.read_number(photo).text == truth)
+    return {pairs: float(np.mean(r)) for pairs, r in right.items()}
 
 
 def main() -> None:
@@ -56,7 +57,7 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="MNIST IDX folder (default: MNIST_DATA_DIR)")
     parser.add_argument("--weights", default=None, help="weights file (default: the shipped weights)")
     parser.add_argument("--per-style", type=int, default=300)
-    parser.add_argument("--numbers", type=int, default=50, help="four-digit numbers for read_number")
+    parser.add_argument("--numbers", type=int, default=90, help="four-digit numbers for read_number")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
@@ -65,10 +66,11 @@ def main() -> None:
     chosen = digits_for(args.seed, args.per_style + 4 * args.numbers, len(images))
     single, number = chosen[: args.per_style], chosen[args.per_style :]
     predictor = Predictor(args.weights)
-    plain = predictor.classify(images[single].astype(np.float32) / 255)
-    plain_accuracy = np.mean([p.digit == y for p, y in zip(plain, labels[single], strict=True)])
+    plain = predictor.classify(images[chosen].astype(np.float32) / 255)
+    plain_accuracy = np.mean([p.digit == y for p, y in zip(plain, labels[chosen], strict=True)])
     print(f"weights: {predictor.meta.get('architecture')} {predictor.meta.get('date', '')}; seed {args.seed}; "
-          f"{args.per_style} test digits per style; model on the same digits as plain MNIST: {plain_accuracy:.2%}")
+          f"{args.per_style} test digits per style, {args.numbers} numbers; model on all these digits as plain "
+          f"MNIST images: {plain_accuracy:.2%}")
     for style in render.STYLES if args.per_style else ():
         start = time.perf_counter()
         result = style_accuracy(predictor, style, images[single], labels[single], args.seed)
@@ -76,9 +78,9 @@ def main() -> None:
               f"confident accuracy {result['confident_accuracy']:.2%}  ({time.perf_counter() - start:.0f} s)  "
               f"errors (true, read): {result['errors'][:12]}")
     if args.numbers:
-        apart, touching = number_accuracy(predictor, images[number], labels[number], args.seed)
-        print(f"read_number on {args.numbers} four-digit photos: all four digits right {apart:.0%} with the digits "
-              f"apart, {touching:.0%} with two of them touching")
+        right = number_accuracy(predictor, images[number], labels[number], args.seed)
+        print(f"read_number on {args.numbers} four-digit photos, all four digits right: {right[0]:.0%} with the digits "
+              f"apart, {right[1]:.0%} with one pair touching, {right[3]:.0%} with all neighbours touching")
 
 
 if __name__ == "__main__":

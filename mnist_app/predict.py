@@ -16,7 +16,7 @@ import torch
 
 from mnist_app import preprocess
 from mnist_app.preprocess import InvalidImageError, NoDigitError
-from mnist_app.segment import Region, cut_columns, split_at
+from mnist_app.segment import Region, cut_candidates, piece_between
 from mnist_app.weights import load_weights
 
 __all__ = ["DigitBox", "InvalidImageError", "NoDigitError", "NumberReading", "Prediction", "Predictor"]
@@ -24,8 +24,9 @@ __all__ = ["DigitBox", "InvalidImageError", "NoDigitError", "NumberReading", "Pr
 CONFIDENT_SHARE = 0.85  # a top probability below this share of the most the model gives is a guess, not a reading
 MOST_INK = 0.28  # mean ink of a 28x28 digit; more is a blob or a scribble (MNIST: 0.30 at its 99.9th percentile)
 WIDEST = 1.7  # width over height of a digit's box; wider is a dash or several digits (MNIST: 1.67 at 99.9%)
-MAY_BE_TOUCHING = 0.9  # a region this wide (in the number's digit heights) may be two digits touching
-MUST_BE_TOUCHING = 1.2  # and one this wide is cut in any case
+MAY_BE_TOUCHING = 0.6  # a region this wide (in the number's digit heights) may be two digits touching (a 1 and a 5)
+WIDEST_PIECE = 1.5  # no piece of a cut region is wider than this: it would hold two digits
+WHOLE_BONUS = 0.1  # log-probability credit for leaving a region uncut: a cut must be clearly surer
 
 
 @dataclass(frozen=True)
@@ -100,18 +101,33 @@ class Predictor:
         return NumberReading("".join(str(d.prediction.digit) for d in digits), digits)
 
     def read_region(self, ink: preprocess.Ink, region: Region, digit_height: int) -> list[DigitBox]:
-        """One digit, or several touching ones: a region wide for a digit of this number's height is
-        tried cut at its thinnest columns; a cut wins if the model reads both pieces more surely."""
+        """One digit, or several touching ones. A region wide enough for two digits is read every way it can
+        be cut at its thin columns into digit-wide pieces (segmentation by recognition), and the reading whose
+        digits the model is surest of in all wins: the largest sum of log probabilities. Leaving the region
+        whole gets a small bonus, so a cut must earn its place."""
         whole = self.classify(preprocess.to_mnist(ink, region)[None])[0]
-        alone = [DigitBox(preprocess.original_box(ink, region.box), whole)]
         if region.width < MAY_BE_TOUCHING * digit_height:
-            return alone
-        cuts = [pieces for c in cut_columns(region) if (pieces := split_at(region, c)) is not None]
-        if not cuts:
-            return alone
-        read = self.classify(np.stack([preprocess.to_mnist(ink, piece) for pieces in cuts for piece in pieces]))
-        surety = [min(max(a.probabilities), max(b.probabilities)) for a, b in zip(read[::2], read[1::2], strict=True)]
-        best = int(np.argmax(surety))
-        if region.width < MUST_BE_TOUCHING * digit_height and surety[best] <= max(whole.probabilities):
-            return alone
-        return [box for piece in cuts[best] for box in self.read_region(ink, piece, digit_height)]
+            return [DigitBox(preprocess.original_box(ink, region.box), whole)]
+        cuts = [0, *cut_candidates(region, digit_height), region.width]
+        pieces = {
+            (i, j): piece
+            for i in range(len(cuts))
+            for j in range(i + 1, len(cuts))
+            if (i, j) != (0, len(cuts) - 1) and cuts[j] - cuts[i] <= WIDEST_PIECE * digit_height
+            and (piece := piece_between(region, cuts[i], cuts[j], digit_height)) is not None
+        }
+        read = self.classify(np.stack([preprocess.to_mnist(ink, p) for p in pieces.values()])) if pieces else []
+        options = {span: (piece, p) for (span, piece), p in zip(pieces.items(), read, strict=True)}
+        options[0, len(cuts) - 1] = region, whole
+        # best[j]: the surest reading of the ink left of cut j, as (score, pieces read)
+        best: dict[int, tuple[float, list[tuple[Region, Prediction]]]] = {0: (0.0, [])}
+        for j in range(1, len(cuts)):
+            paths = [
+                (best[i][0] + np.log(max(p.probabilities)) + (WHOLE_BONUS if piece is region else 0.0),
+                 [*best[i][1], (piece, p)])
+                for (i, end), (piece, p) in options.items()
+                if end == j and i in best
+            ]
+            if paths:
+                best[j] = max(paths, key=lambda path: path[0])
+        return [DigitBox(preprocess.original_box(ink, piece.box), p) for piece, p in best[len(cuts) - 1][1]]

@@ -143,25 +143,25 @@ def photo(digit: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (
     and blue ink, slight rotation, blur, sensor noise, a JPEG with an EXIF orientation."""
     w, h = size
     lines = ruled_lines(h, w, rng, rng.uniform(-4, 4)) if rng.random() < 0.5 else np.zeros((h, w), np.float32)
-    return paper_photo([digit], rng, size, lines, spacing=0.0)
+    return paper_photo([digit], rng, size, lines, np.zeros(0))
 
 
 def paper_photo(digits: list[np.ndarray], rng: np.random.Generator, size: tuple[int, int],
-                lines: np.ndarray, spacing: float) -> bytes:
-    """Digits written side by side (spacing in digit heights; negative overlaps) and photographed."""
+                lines: np.ndarray, gaps: np.ndarray) -> bytes:
+    """Digits written side by side (the gaps between them in digit heights; negative overlaps) and photographed."""
     w, h = size
     height = rng.uniform(0.25, 0.6) * h / max(1.0, 0.7 * len(digits))
     pen = rng.uniform(0.04, 0.09) * height
     angle = rng.uniform(-6, 6)
     masks = [stroke_mask(d, height * rng.uniform(0.9, 1.1), pen, angle) for d in digits]
     cover = np.zeros((h, w), np.float32)
-    total = sum(m.shape[1] for m in masks) + spacing * height * (len(masks) - 1)
+    total = sum(m.shape[1] for m in masks) + gaps.sum() * height
     x = (w - total) / 2 + rng.uniform(-0.1, 0.1) * w
     y_mid = h / 2 + rng.uniform(-0.1, 0.1) * h
-    for m in masks:
+    for m, gap in zip(masks, [*gaps, 0.0], strict=True):
         y = y_mid - m.shape[0] / 2 + rng.uniform(-0.05, 0.05) * height
         paste(cover, m * rng.uniform(0.75, 1.0), int(x), int(y))
-        x += m.shape[1] + spacing * height
+        x += m.shape[1] + gap * height
     paper = np.array([rng.uniform(215, 250), rng.uniform(205, 245), rng.uniform(185, 235)], np.float32)
     ink = np.array([30, 35, 150] if rng.random() < 0.4 else [35, 35, 40], np.float32) + rng.uniform(-15, 15, 3)
     line_colour = np.array([150, 170, 210], np.float32)
@@ -198,12 +198,15 @@ def chalk(digit: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = (
     return to_jpeg(rgb, rng)
 
 
-def number_photo(digits: list[np.ndarray], rng: np.random.Generator, touching: bool = False,
+def number_photo(digits: list[np.ndarray], rng: np.random.Generator, touching_pairs: int = 0,
                  size: tuple[int, int] = (1280, 720)) -> bytes:
-    """Several digits written in a row on ruled paper; `touching` makes neighbours overlap slightly."""
+    """Several digits written in a row on ruled paper; `touching_pairs` neighbours (chosen at random)
+    overlap slightly, the others are apart."""
     w, h = size
     lines = ruled_lines(h, w, rng, rng.uniform(-2, 2))
-    return paper_photo(digits, rng, size, lines, spacing=-0.08 if touching else rng.uniform(0.1, 0.3))
+    gaps = np.full(len(digits) - 1, rng.uniform(0.1, 0.3))
+    gaps[rng.permutation(len(gaps))[:touching_pairs]] = -0.08
+    return paper_photo(digits, rng, size, lines, gaps)
 
 
 def render(style: str, digit: np.ndarray, rng: np.random.Generator) -> np.ndarray | bytes:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+NARROWEST = 0.08  # a digit's (a 1's) least width, in digit heights
+SHORTEST = 0.25  # a piece of ink shorter than this share of the digit height is not a digit
+
 
 @dataclass(frozen=True, eq=False)
 class Component:
@@ -128,26 +131,25 @@ def trimmed(mask: np.ndarray, x0: int, y0: int) -> Region | None:
     return Region(mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1], x0 + int(cols[0]), y0 + int(rows[0]))
 
 
-def split_at(region: Region, column: int) -> tuple[Region, Region] | None:
-    """The ink left and right of a column of the region, each trimmed to its own box."""
-    left = trimmed(region.mask[:, :column], region.x0, region.y0)
-    right = trimmed(region.mask[:, column:], region.x0 + column, region.y0)
-    return (left, right) if left is not None and right is not None else None
-
-
-def cut_columns(region: Region, candidates: int = 3) -> list[int]:
-    """Where two touching digits most likely meet: the columns with least ink in the middle half."""
-    ink_per_column = region.mask.sum(axis=0).astype(np.float32)
-    ink_per_column = np.convolve(ink_per_column, np.ones(3) / 3, mode="same")
-    low, high = region.width // 4, (3 * region.width) // 4
-    order = low + np.argsort(ink_per_column[low:high], kind="stable")
+def cut_candidates(region: Region, digit_height: int, most: int = 12) -> list[int]:
+    """Columns where two touching digits may meet: the thinnest local minima of the ink per column,
+    kept apart from each other and from the region's sides by a narrow digit's width (a 1)."""
+    ink = np.convolve(region.mask.sum(axis=0).astype(np.float32), np.ones(3) / 3, mode="same")
+    apart = max(1, round(NARROWEST * digit_height))
+    minima = [c for c in range(apart, region.width - apart) if ink[c] <= ink[c - 1] and ink[c] <= ink[c + 1]]
     chosen: list[int] = []
-    for column in order.tolist():
-        if all(abs(column - c) >= region.width // 10 for c in chosen):
+    for column in sorted(minima, key=lambda c: ink[c]):
+        if all(abs(column - c) >= apart for c in chosen):
             chosen.append(column)
-        if len(chosen) == candidates:
+        if len(chosen) == most:
             break
-    return chosen
+    return sorted(chosen)
+
+
+def piece_between(region: Region, start: int, end: int, digit_height: int) -> Region | None:
+    """The region's ink from column `start` to `end`, trimmed; None if too short to be a digit."""
+    piece = trimmed(region.mask[:, start:end], region.x0 + start, region.y0)
+    return piece if piece is not None and piece.height >= SHORTEST * digit_height else None
 
 
 def is_page_edge(c: Component, width: int, height: int) -> bool:

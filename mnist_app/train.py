@@ -124,8 +124,10 @@ def train(
     on_event: Callable[[TrainEvent], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     checkpoint: Path | None = None,
+    initial_state: dict[str, torch.Tensor] | None = None,
 ) -> TrainResult:
-    """Train `cfg.model` on `data`; resumes from `checkpoint` when it exists and saves it each epoch."""
+    """Train `cfg.model` on `data`; resumes from `checkpoint` when it exists and saves it each epoch.
+    `initial_state` (a state dict of the same architecture) starts from trained weights: a fine-tune."""
     distributed = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     device = pick_device()
@@ -133,7 +135,10 @@ def train(
     torch.manual_seed(cfg.seed)
     emit = on_event if (on_event and rank == 0) else (lambda event: None)
 
-    model = build_model(cfg.model).to(device, memory_format=torch.channels_last)
+    model = build_model(cfg.model)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)
+    model = model.to(device, memory_format=torch.channels_last)
     decay = [p for p in model.parameters() if p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.ndim <= 1]
     optimizer = torch.optim.SGD(

@@ -16,8 +16,11 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from mnist_app.auth import AdminAuth
+from mnist_app.corrections import CorrectionStore
+from mnist_app.explain import evidence_image, evidence_map
 from mnist_app.jobs import TrainingJob
 from mnist_app.predict import InvalidImageError, NoDigitError, NumberReading, Prediction, Predictor
+from mnist_app.ui_corrections import correct_drawing, correct_upload, correction_row
 from mnist_app.versions import ModelVersions
 
 CANVAS_SIZE = 560  # 20x MNIST's 28 pixels
@@ -27,12 +30,48 @@ SEEN_SCALE = 8  # the 28x28 input is shown 224 px wide, each pixel a sharp squar
 PHOTO_SHOWN = 1024  # uploads are shown (with their boxes) at most this many pixels wide or tall
 START_HINT = "Draw a digit from 0 to 9: the prediction updates after each stroke."
 UPLOAD_HINT = "Upload a photo of a digit or a number, take one with the webcam, or paste one."
+EXPLAIN_LABEL = "Explain: show which pixels decided"
 CSS = """
 #draw-seen img, #upload-crops img { image-rendering: pixelated; }
 /* Our Clear button empties the canvas and keeps the pen; the Sketchpad's own one drops the pen. */
 #canvas button[aria-label="Clear canvas"] { display: none; }
 .hint { min-height: 2.5em; }
 """
+# The classroom view (/classroom, mnist_app/ui_classroom.py): readable from the back of a room.
+CSS += """
+#classroom-canvas button[aria-label="Clear canvas"] { display: none; }
+#classroom-seen img { image-rendering: pixelated; }
+#classroom-address p { font-size: 2rem; line-height: 1.3; text-align: center; }
+#classroom-address strong { font-size: 3.2rem; font-family: var(--font-mono); }
+#classroom-label [data-testid=label-output-value] { font-size: 9rem; line-height: 1; }
+#classroom-label .label { font-size: 2.5rem; }
+#classroom-label meter.bar { height: 1.2rem; }
+#classroom-hint p, #classroom-clear { font-size: 1.6rem; }
+"""
+# Phones: the canvas fills the width; Clear and all ten bars fit a 390x844 screen below it. Touch needs
+# no rule: PixiJS puts touch-action: none on its canvas, so a stroke there draws and never scrolls or zooms the page
+# (tests/test_browser_phone.py checks it). Pan/zoom and the tool column (only the pen is needed; Clear and Undo stay)
+# would be fingertip-sized targets over the sheet. A <style> in the page's head, not `CSS`: Gradio confines `CSS` to
+# its content box, and inside @media keeps no copy reaching the page's padding outside that box.
+HEAD = """<style>
+@media (max-width: 600px) {
+  .gradio-container { --layout-gap: 8px; }
+  .gradio-container .main.app { padding: 8px 8px 0; }
+  .prose h1 { font-size: 1.3rem; margin: 0; }
+  .prose h1 + p { display: none; }
+  .tab-container button { min-height: 44px; }
+  .gradio-container .tabs .tab-wrapper { margin-bottom: 0; }
+  #canvas { height: auto !important; aspect-ratio: 1 / 1.1; }  /* a little taller: the sheet clears Undo */
+  #canvas .toolbar-wrap, #canvas .zoom-number, #canvas .separator, #canvas button[aria-label="Pan"],
+  #canvas button[aria-label^="Zoom"] { display: none; }
+  #canvas .top-panel button { min-width: 44px; min-height: 44px; }
+  #clear { min-height: 48px; }
+  #draw-hint, #draw-hint .hint { min-height: 0; }  /* below the canvas, so its growing moves no stroke */
+  #draw-label .container { display: grid; grid: auto repeat(5, auto) / 1fr 1fr; grid-auto-flow: column; gap: 0 16px; }
+  #draw-label .output-class { grid-area: 1 / 1 / 2 / 3; padding: 4px; }
+  #draw-label .confidence-set { margin-bottom: 0; }
+}
+</style>"""
 
 
 @dataclass
@@ -42,6 +81,7 @@ class AppContext:
     versions: ModelVersions
     job: TrainingJob
     serving: threading.Lock = field(default_factory=threading.Lock)  # held while the served model changes
+    corrections: CorrectionStore | None = None  # None: this server keeps no corrections
 
 
 def blank_paper() -> dict:
@@ -56,21 +96,42 @@ def blank_paper() -> dict:
     return {"background": paper, "layers": [], "composite": None}
 
 
+def drawing_canvas(elem_id: str, height: int | str) -> gr.Sketchpad:
+    """The canvas of the Draw tab and the classroom view: a black felt-tip pen on a white sheet."""
+    return gr.Sketchpad(
+        value=blank_paper(),
+        canvas_size=(CANVAS_SIZE, CANVAS_SIZE),
+        height=height,
+        brush=gr.Brush(default_size=PEN_RADIUS, colors=["#000000"], color_mode="fixed"),
+        eraser=gr.Eraser(default_size=3 * PEN_RADIUS),
+        layers=False,
+        transforms=(),
+        type="numpy",
+        label="Canvas",
+        elem_id=elem_id,
+    )
+
+
 def label_value(prediction: Prediction) -> dict[str, float]:
     return {str(digit): p for digit, p in enumerate(prediction.probabilities)}
 
 
 def pixelated(input28: np.ndarray, scale: int = SEEN_SCALE) -> np.ndarray:
-    """The model's 28x28 input enlarged with square pixels, as uint8 gray."""
+    """The model's 28x28 input (gray, or 28x28x3 RGB) in [0, 1] enlarged with square pixels, as uint8."""
     image = np.round(np.clip(input28, 0, 1) * 255).astype(np.uint8)
     return image.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def two_best(prediction: Prediction) -> tuple[int, int]:
+    """The top digit and the runner-up."""
+    ranked = np.argsort(prediction.probabilities)[::-1]
+    return int(ranked[0]), int(ranked[1])
 
 
 def doubt_hint(prediction: Prediction) -> str:
     if prediction.confident:
         return ""
-    ranked = np.argsort(prediction.probabilities)[::-1]
-    first, second = int(ranked[0]), int(ranked[1])
+    first, second = two_best(prediction)
     return (
         f"**Not sure.** Maybe a {first} ({100 * prediction.probabilities[first]:.0f}%), "
         f"maybe a {second} ({100 * prediction.probabilities[second]:.0f}%). "
@@ -78,17 +139,27 @@ def doubt_hint(prediction: Prediction) -> str:
     )
 
 
-def show_drawing(ctx: AppContext, sketch: dict | None) -> tuple[dict | None, np.ndarray | None, str]:
-    """Draw tab, after each stroke: the probabilities, what the model saw, and a hint when in doubt."""
+def show_drawing(
+    ctx: AppContext, sketch: dict | None, explain: bool = False,
+) -> tuple[dict | None, np.ndarray | None, str]:
+    """Draw tab and classroom view, after each stroke: the probabilities, what the model saw (with `explain`,
+    tinted by which pixels decided between its two best guesses), and a hint when in doubt."""
     if sketch is None:
         return None, None, START_HINT
+    predictor = ctx.predictor  # one model for the prediction and its explanation, even if a deploy swaps it
     try:
-        prediction = ctx.predictor.predict(sketch)
+        prediction = predictor.predict(sketch)
     except NoDigitError:
         return None, None, START_HINT
     except (InvalidImageError, TypeError) as e:
         return None, None, f"**Cannot read the drawing:** {e}"
-    return label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction)
+    if not explain:
+        return label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction)
+    top, runner_up = two_best(prediction)
+    evidence = evidence_map(predictor.model, prediction.input28, top, runner_up)
+    legend = f"**Red:** evidence for {top}, **blue:** for {runner_up}."
+    hint = "\n\n".join(line for line in (doubt_hint(prediction), legend) if line)
+    return label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint
 
 
 def clear_drawing() -> tuple[dict, None, None, str]:
@@ -137,8 +208,10 @@ def api_call(read: Callable[[object], Any], image: object) -> Any:
 def upright_photo(path: str) -> tuple[Image.Image, float]:
     """The upload as the predictor saw it (EXIF rotation applied), shrunk for display, and the shrink factor."""
     with Image.open(path) as image:
+        sideways = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientations that turn by 90 degrees
+        full_width = image.height if sideways else image.width
+        image.draft("RGB", (PHOTO_SHOWN, PHOTO_SHOWN))  # a JPEG decodes at reduced scale: no second full decode
         shown = ImageOps.exif_transpose(image).convert("RGB")
-    full_width = shown.width
     shown.thumbnail((PHOTO_SHOWN, PHOTO_SHOWN))
     return shown, shown.width / full_width
 
@@ -172,6 +245,7 @@ def show_upload(ctx: AppContext, image_path: str | None) -> tuple:
 
 def build_app(ctx: AppContext) -> gr.Blocks:
     from mnist_app.ui_admin import admin_tab  # here, not at the top: ui_admin uses AppContext from this module
+    from mnist_app.ui_classroom import CLASSROOM_PATH, classroom_page  # likewise
 
     with gr.Blocks(title="MNIST: draw a digit") as demo:
         gr.Markdown("# Handwritten digits\nDraw a digit or upload a photo, and watch the network read it.")
@@ -182,6 +256,8 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 upload_tab(ctx)
             with gr.Tab("Admin", id="admin"):
                 admin_tab(ctx)
+    with demo.route("Classroom", CLASSROOM_PATH):
+        classroom_page(ctx, demo)
     demo.queue(default_concurrency_limit=2)  # two CPU cores: more at once would only queue inside torch
     return demo
 
@@ -189,51 +265,67 @@ def build_app(ctx: AppContext) -> gr.Blocks:
 def draw_tab(ctx: AppContext) -> None:
     with gr.Row():
         with gr.Column(scale=3):
-            sketch = gr.Sketchpad(
-                value=blank_paper(),
-                canvas_size=(CANVAS_SIZE, CANVAS_SIZE),
-                height=CANVAS_SHOWN,
-                brush=gr.Brush(default_size=PEN_RADIUS, colors=["#000000"], color_mode="fixed"),
-                eraser=gr.Eraser(default_size=3 * PEN_RADIUS),
-                layers=False,
-                transforms=(),
-                type="numpy",
-                label="Canvas",
-                elem_id="canvas",
-            )
+            sketch = drawing_canvas("canvas", CANVAS_SHOWN)
             clear = gr.Button("Clear", variant="secondary", elem_id="clear")
         with gr.Column(scale=2):
             hint = gr.Markdown(START_HINT, elem_id="draw-hint", elem_classes="hint")
             label = gr.Label(num_top_classes=10, label="Prediction", elem_id="draw-label")
+            correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing")
             seen = gr.Image(
                 label="What the model sees (28 x 28)", format="png", interactive=False,
                 height=240, elem_id="draw-seen", buttons=[],
             )
-    # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
-    # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
-    # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
-    sketch.change(
-        partial(show_drawing, ctx), sketch, [label, seen, hint],
-        trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
-    )
-    clear.click(clear_drawing, None, [sketch, label, seen, hint], show_progress="hidden", api_visibility="private")
+            explain = gr.Checkbox(label=EXPLAIN_LABEL, elem_id="draw-explain")
+    follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
     gr.on(
         [], partial(predict_drawing, ctx), sketch, label, api_name="predict_drawing", concurrency_id="predict",
     )
 
 
+def follow_drawing(
+    ctx: AppContext, sketch: gr.Sketchpad, explain: gr.Checkbox, clear: gr.Button,
+    views: tuple[gr.Label, gr.Image, gr.Markdown],
+) -> None:
+    """Wire a canvas to its prediction, its "what the model sees" image and its hint (Draw tab, classroom view)."""
+    # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
+    # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
+    # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
+    for trigger in (sketch.change, explain.change):
+        trigger(
+            partial(show_drawing, ctx), [sketch, explain], list(views),
+            trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
+        )
+    clear.click(clear_drawing, None, [sketch, *views], show_progress="hidden", api_visibility="private")
+
+
+def hand_over_unopened(photo: gr.Image) -> gr.Image:
+    """gr.Image opens an upload with Pillow before the handler runs, so a file that is not an image failed there with
+    a long message naming the server's temp folder. Handed over unopened, the predictor's decoder says clearly what
+    is wrong, and checks the pixel count before decoding anything. Set on the instance, not in a subclass: Gradio
+    writes a .pyi stub beside any module that subclasses a component."""
+
+    def preprocess(payload: Any) -> Any:
+        if payload is not None and payload.path is not None and not (payload.url or "").startswith("data:"):
+            return str(payload.path)  # Gradio has already checked that the path is in its upload folder
+        return gr.Image.preprocess(photo, payload)
+
+    photo.preprocess = preprocess
+    return photo
+
+
 def upload_tab(ctx: AppContext) -> None:
     with gr.Row():
         with gr.Column():
-            photo = gr.Image(
+            photo = hand_over_unopened(gr.Image(
                 sources=["upload", "webcam", "clipboard"], type="filepath", image_mode=None,
                 label="Photo of a digit or a number", elem_id="upload-photo",
-            )
+            ))
             found = gr.AnnotatedImage(label="Digits found", elem_id="upload-found")
         with gr.Column():
             hint = gr.Markdown(UPLOAD_HINT, elem_id="upload-hint", elem_classes="hint")
             text = gr.Textbox(label="Number read", interactive=False, elem_id="upload-number")
             label = gr.Label(num_top_classes=10, label="Main digit (the largest)", elem_id="upload-label")
+            correction_row(ctx, photo, correct_upload, "upload", "correct_upload")
             crops = gr.Gallery(
                 label="What the model sees, digit by digit", columns=6, height=160, elem_id="upload-crops",
             )

@@ -19,12 +19,14 @@ from PIL import Image
 
 from mnist_app.data import MnistDataError
 from mnist_app.evaluate import plot_confusion
+from mnist_app.fine_tune import deploy_refusal, fine_tune_summary
 from mnist_app.jobs import JobStatus, RunResult, local_data_dir
 from mnist_app.models import MODELS, build_model, parameter_count
 from mnist_app.predict import Predictor
 from mnist_app.train import TrainConfig
 from mnist_app.ui import AppContext, pixelated
 from mnist_app.versions import VersionInfo
+from mnist_app.weights import read_metadata
 
 REFRESH_S = 1.0  # the curves refresh this often while the tab is unlocked
 CURVE_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e"}
@@ -121,6 +123,8 @@ def result_views(ctx: AppContext, result: RunResult) -> tuple:
         f"New model {result.version.id} ({result.version.architecture}): "
         f"**{100 * result.test_accuracy:.2f}%** test accuracy. {served_note(ctx)}"
     )
+    if result.fine_tune is not None:
+        compare = fine_tune_summary(result.version.id, {**result.fine_tune, "test_accuracy": result.test_accuracy})
     return confusion_image(result.confusion), mistakes, compare
 
 
@@ -190,9 +194,20 @@ def serve(ctx: AppContext, choose: Callable[[], VersionInfo]) -> None:
         raise gr.Error(str(e)) from None
 
 
+def version_metadata(ctx: AppContext, version_id: object) -> dict[str, Any]:
+    """The version's JSON metadata; empty when it cannot be read (deploying then says why)."""
+    try:
+        return read_metadata(ctx.versions.path_of(version_id))
+    except (ValueError, OSError):  # WeightsError is a ValueError
+        return {}
+
+
 def deploy(ctx: AppContext, password: str, version_id: str) -> tuple[str, pd.DataFrame]:
-    """Serve this version from the next request on, with no restart."""
+    """Serve this version from the next request on, with no restart; not a fine-tune that lost MNIST accuracy."""
     require_admin(ctx, password)
+    refusal = deploy_refusal(version_id, version_metadata(ctx, version_id))
+    if refusal is not None:
+        raise gr.Error(refusal)
     serve(ctx, lambda: ctx.versions.deploy(version_id))
     return served_note(ctx), versions_table(ctx)
 
@@ -213,6 +228,8 @@ def delete_version(ctx: AppContext, password: str, version_id: str) -> tuple[str
 
 
 def admin_tab(ctx: AppContext) -> None:
+    from mnist_app.ui_admin_corrections import corrections_section  # here: that module uses require_admin
+
     gr.Markdown("Retrain the network. The admin password is printed when the app starts (or set MNIST_ADMIN_PASSWORD).")
     with gr.Row():
         password = gr.Textbox(label="Admin password", type="password", scale=3, elem_id="admin-password")
@@ -254,6 +271,7 @@ def admin_tab(ctx: AppContext) -> None:
             delete_button = gr.Button("Delete", variant="stop", elem_id="admin-delete")
         versions = gr.Dataframe(headers=VERSION_COLUMNS, interactive=False, label="Saved versions")
         status_json = gr.JSON(visible=False)
+        corrections_section(ctx, password)
     timer = gr.Timer(REFRESH_S, active=False)
     shown = gr.State({})
 

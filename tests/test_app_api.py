@@ -1,5 +1,6 @@
 """The app through its API, as a script would use it: gradio_client against `python app.py`."""
 
+import threading
 import time
 from pathlib import Path
 
@@ -77,6 +78,39 @@ def test_a_file_that_is_not_an_image_is_refused_with_a_message(client: Client, t
         client.predict(handle_file(str(path)), api_name="/predict_upload")
 
 
+@pytest.mark.parametrize(
+    "name, content",
+    [("notes.txt", b"my homework"), ("scan.pdf", b"%PDF-1.4\n%..."), ("empty.png", b""),
+     ("photos.zip", b"PK\x03\x04" + bytes(200)), ("photo.jpg", b"#!/bin/sh\necho hi\n")],
+)
+def test_files_that_are_not_images_get_a_clear_message_naming_the_file(client: Client, tmp_path: Path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    for api_name in ("/predict_upload", "/read_number"):
+        with pytest.raises(AppError) as error:
+            client.predict(handle_file(str(path)), api_name=api_name)
+        assert str(error.value) == f"The file {name} is not an image format we can read"
+
+
+def test_an_image_over_the_pixel_limit_is_refused_before_decoding(client: Client, tmp_path: Path):
+    path = tmp_path / "huge.png"
+    Image.new("1", (20000, 20000)).save(path)  # 400 MP of bits: 50 kB on disk, gigabytes decoded
+    start = time.monotonic()
+    with pytest.raises(AppError, match="too large"):
+        client.predict(handle_file(str(path)), api_name="/predict_upload")
+    assert time.monotonic() - start < 10
+
+
+def test_the_server_log_never_shows_the_admin_password_nor_a_wrong_guess(client: Client, app_server):
+    guess = "not-the-password-4821"
+    with pytest.raises(AppError, match="Wrong admin password"):
+        client.predict(guess, api_name="/admin_unlock")
+    client.predict(app_server.password, api_name="/admin_unlock")
+    log = (app_server.home.parent / "server.log").read_text()
+    assert "Wrong admin password" in log  # the failure is logged, only without what was typed
+    assert guess not in log and app_server.password not in log
+
+
 def test_the_public_page_config_holds_nothing_from_the_admin_panel(app_server):
     config = httpx.get(f"{app_server.url}config", timeout=30).text
     assert "Saved versions" in config  # the panel's layout is there, hidden
@@ -142,3 +176,26 @@ def test_tiny_training_reports_events_and_deploy_swaps_the_served_model(client: 
         client.predict(password, api_name="/admin_rollback")
     restored = top(client.predict(sketch(canvas), api_name="/predict_drawing"))[1]
     assert np.allclose(before, restored, atol=1e-5)
+
+
+def test_two_admins_pressing_start_at_the_same_moment_start_exactly_one_run(client: Client, app_server):
+    admins = [Client(app_server.url, verbose=False) for _ in range(2)]  # two browsers: two sessions
+    barrier = threading.Barrier(len(admins))
+    outcomes = []
+
+    def press_start(admin: Client) -> None:
+        barrier.wait()
+        try:
+            admin.predict(app_server.password, "fast", 1, 128, 0.1, api_name="/admin_start")
+            outcomes.append("started")
+        except AppError as e:
+            outcomes.append(str(e))
+
+    presses = [threading.Thread(target=press_start, args=(admin,)) for admin in admins]
+    for t in presses:
+        t.start()
+    for t in presses:
+        t.join()
+    assert sorted(outcomes) == ["A training is already running", "started"]
+    status = wait_for_run(client, app_server.password)
+    assert status["state"] == "finished", status["message"]

@@ -47,7 +47,7 @@ def test_numbers_written_apart_are_read(predictor):
 
 def test_two_touching_digits_are_cut_apart(predictor):
     rng = np.random.default_rng(8)
-    texts = [predictor.read_number(render.number_photo(digits_of(n, 40), rng, touching=True)).text
+    texts = [predictor.read_number(render.number_photo(digits_of(n, 40), rng, touching_pairs=1)).text
              for n in ("37", "52", "80", "46", "93", "25")]
     assert np.mean([len(t) == 2 for t in texts]) >= 0.65
     assert np.mean([t == n for t, n in zip(texts, ("37", "52", "80", "46", "93", "25"), strict=True)]) >= 0.5

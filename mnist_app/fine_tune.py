@@ -1,0 +1,121 @@
+"""Fine-tuning the served model on MNIST plus the class's corrections, and the gate before deploying it.
+
+The training engine is the usual one (`train.train`), started from the served model's weights with
+the corrections mixed into MNIST's training split. Each correction is repeated so that together they
+make a few percent of an epoch: enough to be learnt, too few to crowd out MNIST.
+"""
+
+import math
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mnist_app.data import Mnist, Splits
+from mnist_app.evaluate import logits_of
+from mnist_app.train import TrainConfig
+
+EPOCHS = 2
+LR = 0.01  # a tenth of a full run's peak: adjust the weights, do not start over
+CORRECTION_SHARE = 0.05  # of each epoch's images
+MAX_MNIST_DROP_POINTS = 0.1  # a fine-tune losing more MNIST test accuracy than this is not deployed
+
+
+@dataclass
+class FineTune:
+    base_id: str  # the version it starts from (the served one)
+    base_path: Path
+    images: np.ndarray  # corrections to train on: N x 28 x 28 uint8
+    labels: np.ndarray
+    held_out_images: np.ndarray  # corrections never trained on, to measure with
+    held_out_labels: np.ndarray
+    share: float = CORRECTION_SHARE
+
+
+def fine_tune_config(base_meta: dict[str, Any], epochs: int = EPOCHS, lr: float = LR) -> TrainConfig:
+    """The base model's own training settings (label smoothing, augmentation...) with fewer epochs and a lower lr."""
+    known = {f.name for f in fields(TrainConfig)}
+    training = {k: v for k, v in (base_meta.get("training") or {}).items() if k in known}
+    return replace(TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr, threads=0)
+
+
+def repeats(corrections: int, mnist_images: int, share: float) -> int:
+    """How many times each correction appears in an epoch so that they make `share` of it."""
+    return max(1, round(share * mnist_images / max(corrections, 1)))
+
+
+def with_corrections(splits: Splits, spec: FineTune) -> tuple[Splits, int]:
+    """MNIST's training split with the corrections appended, each repeated; and the repeat count."""
+    k = repeats(len(spec.labels), len(splits.train_labels), spec.share)
+    images = torch.from_numpy(np.repeat(spec.images.astype(np.uint8), k, axis=0))
+    labels = torch.from_numpy(np.repeat(spec.labels.astype(np.int64), k))
+    mixed = replace(
+        splits,
+        train_images=torch.cat([splits.train_images, images]),
+        train_labels=torch.cat([splits.train_labels, labels]),
+    )
+    return mixed, k
+
+
+def right_answers(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> int:
+    if len(labels) == 0:
+        return 0
+    predicted = logits_of(model, torch.from_numpy(images.astype(np.uint8))).argmax(1).numpy()
+    return int((predicted == labels).sum())
+
+
+def fine_tune_report(
+    base: nn.Module, tuned: nn.Module, mnist: Mnist, spec: FineTune, repeat: int
+) -> dict[str, Any]:
+    """Before and after on MNIST's test set and on the held-out corrections, for the version's metadata."""
+    base_predicted = logits_of(base, mnist.test_images).argmax(1)
+    return {
+        "fine_tuned_from": spec.base_id,
+        "base_test_accuracy": (base_predicted == mnist.test_labels).float().mean().item(),
+        "corrections_trained": len(spec.labels),
+        "correction_repeats": repeat,
+        "held_out_corrections": len(spec.held_out_labels),
+        "held_out_right_before": right_answers(base, spec.held_out_images, spec.held_out_labels),
+        "held_out_right_after": right_answers(tuned, spec.held_out_images, spec.held_out_labels),
+    }
+
+
+def mnist_drop_points(meta: dict[str, Any]) -> float | None:
+    """How many points of MNIST test accuracy a fine-tune lost against its base; None if not a fine-tune."""
+    base, after = meta.get("base_test_accuracy"), meta.get("test_accuracy")
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (base, after)):
+        return None
+    return round(100 * (base - after), 4)  # rounded: float32 accuracies would make an exact 0.1 look larger
+
+
+def deploy_refusal(version_id: str, meta: dict[str, Any]) -> str | None:
+    """Why this version must not be served, or None."""
+    drop = mnist_drop_points(meta)
+    if drop is None or drop <= MAX_MNIST_DROP_POINTS:
+        return None
+    return (
+        f"Version {version_id} was not deployed: fine-tuning cost {drop:.2f} points of MNIST test accuracy "
+        f"({100 * meta['base_test_accuracy']:.2f}% → {100 * meta['test_accuracy']:.2f}%), "
+        f"more than the {MAX_MNIST_DROP_POINTS} allowed."
+    )
+
+
+def fine_tune_summary(version_id: str, meta: dict[str, Any]) -> str:
+    """Before and after, in words, and whether the result may be deployed."""
+    held = meta["held_out_corrections"]
+    held_text = (
+        f"held-out corrections {meta['held_out_right_before']}/{held} → {meta['held_out_right_after']}/{held} right"
+        if held else "no held-out corrections yet (every fifth one is kept aside)"
+    )
+    text = (
+        f"Fine-tuned {meta['fine_tuned_from']} on {meta['corrections_trained']} corrections "
+        f"(each {meta['correction_repeats']}x an epoch): MNIST test accuracy "
+        f"{100 * meta['base_test_accuracy']:.2f}% → {100 * meta['test_accuracy']:.2f}%, {held_text}. "
+        f"Saved as version {version_id}."
+    )
+    refusal = deploy_refusal(version_id, meta)
+    return text + (" It lost more than 0.1 point on MNIST, so it cannot be deployed." if refusal else
+                   " Deploy it to serve it.")

