@@ -143,7 +143,7 @@ def sketchpad_picture(value: dict, work_size: int) -> Picture:
         parts = [p for p in [value.get("background"), *(value.get("layers") or [])] if p is not None]
         if not parts:
             raise NoDigitError(EMPTY_CANVAS)
-        images = [open_image(p)[0].convert("RGBA") for p in parts]
+        images = [converted(open_image(p)[0], "RGBA") for p in parts]
         composite = Image.new("RGBA", images[0].size, (0, 0, 0, 0))
         for layer in images:
             composite.alpha_composite(layer.resize(composite.size) if layer.size != composite.size else layer)

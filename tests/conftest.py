@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from mnist_files import write_mnist
 
+from mnist_app.predict import Predictor
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -69,3 +71,9 @@ def app_server(tmp_path_factory: pytest.TempPathFactory):
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def predictor() -> Predictor:
+    """The shipped weights, loaded once for every test that reads digits (a Predictor keeps no state per call)."""
+    return Predictor()

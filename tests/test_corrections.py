@@ -35,11 +35,6 @@ def store(tmp_path: Path) -> CorrectionStore:
     return CorrectionStore(tmp_path / "corrections.db")
 
 
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor()
-
-
 @pytest.fixture
 def ctx(predictor: Predictor, tmp_path: Path, store: CorrectionStore) -> ui.AppContext:
     versions = ModelVersions(tmp_path / "models")

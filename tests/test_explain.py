@@ -16,11 +16,6 @@ from mnist_app.predict import Predictor
 from mnist_app.versions import ModelVersions
 
 
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor()
-
-
 @pytest.fixture
 def ctx(predictor: Predictor, tmp_path: Path) -> ui.AppContext:
     versions = ModelVersions(tmp_path / "models")

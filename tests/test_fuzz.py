@@ -19,14 +19,13 @@ from mnist_app.predict import InvalidImageError, NoDigitError, Prediction, Predi
 from mnist_app.preprocess import prepare_digit
 
 DOCUMENTED = (NoDigitError, InvalidImageError)
-FUZZ = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: CI sees the same examples on every run (a failure is reproducible, never a flake); to search
+# further, run with a larger max_examples and derandomize=False.
+FUZZ = settings(
+    max_examples=150, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 MODES = ["1", "L", "P", "RGB", "RGBA", "RGBa", "LA", "La", "PA", "I", "I;16", "F", "CMYK", "YCbCr", "LAB", "HSV"]
 FORMATS = ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP"]
-
-
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor()
 
 
 def assert_well_formed(prediction: Prediction) -> None:

