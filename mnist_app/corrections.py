@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from mnist_app.data import FILES
-from mnist_app.versions import HOME_ENV
+from mnist_app.versions import app_home
 from mnist_app.weights import atomic_write_bytes
 
 DB_ENV = "MNIST_APP_DB"
@@ -45,13 +45,7 @@ CREATE TABLE IF NOT EXISTS corrections (
 def default_path() -> Path:
     """MNIST_APP_DB, else corrections.db beside the model store (MNIST_APP_HOME or the per-user data folder)."""
     chosen = os.environ.get(DB_ENV)
-    if chosen:
-        return Path(chosen).expanduser()
-    home = os.environ.get(HOME_ENV)
-    if home:
-        return Path(home).expanduser() / "corrections.db"
-    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home) / "mnist-app" / "corrections.db"
+    return Path(chosen).expanduser() if chosen else app_home() / "corrections.db"
 
 
 def is_held_out(correction_id: int) -> bool:

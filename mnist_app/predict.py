@@ -52,6 +52,11 @@ class NumberReading:
     def confident(self) -> bool:
         return all(d.prediction.confident for d in self.digits)
 
+    @property
+    def main(self) -> DigitBox:
+        """The largest digit (by its box's area): the one a photo of a single digit is about."""
+        return max(self.digits, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+
 
 def looks_like_a_digit(image28: np.ndarray) -> bool:
     """A softmax is sure of something even for a scribble; the ink's layout catches some of those."""

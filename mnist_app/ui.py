@@ -237,7 +237,7 @@ def show_upload(ctx: AppContext, image_path: str | None) -> tuple:
         (pixelated(d.prediction.input28, 4), f"{d.prediction.digit} ({100 * max(d.prediction.probabilities):.0f}%)")
         for d in reading.digits
     ]
-    main = max(reading.digits, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1])).prediction
+    main = reading.main.prediction
     doubtful = [str(i + 1) for i, d in enumerate(reading.digits) if not d.prediction.confident]
     hint = doubt_hint(main) or (f"**Not sure about digit {', '.join(doubtful)}.**" if doubtful else "")
     return (photo, boxes), crops, label_value(main), hint, reading.text, digit_results(reading)

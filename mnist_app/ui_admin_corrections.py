@@ -17,6 +17,7 @@ from mnist_app.data import MnistDataError
 from mnist_app.fine_tune import CORRECTION_SHARE, EPOCHS, LR, MAX_MNIST_DROP_POINTS, FineTune, fine_tune_config
 from mnist_app.ui import AppContext, pixelated
 from mnist_app.ui_admin import require_admin
+from mnist_app.ui_corrections import as_digit
 from mnist_app.weights import read_metadata
 
 SHOWN = 200  # corrections in the gallery at most, newest first
@@ -33,11 +34,10 @@ def digit_filter(value: object) -> int | None:
     """The gallery's filter: "all" (or nothing) or one digit."""
     if value in (None, "", ALL):
         return None
-    if isinstance(value, str) and value.isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
+    digit = as_digit(value)
+    if digit is None:
         raise gr.Error(f"Filter by a digit from 0 to 9 or {ALL!r}, not {value!r}")
-    return value
+    return digit
 
 
 def picture(correction: Correction) -> Image.Image:

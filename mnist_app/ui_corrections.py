@@ -23,13 +23,21 @@ if TYPE_CHECKING:  # ui imports this module to lay the row out
 CROP_MARGIN = 0.25  # of the digit's box on each side, in the thumbnail of an upload
 
 
-def wanted_digit(value: object) -> int:
-    """The digit the student picked: 0-9 as a number or a one-character string."""
-    if isinstance(value, str) and value.strip().isdigit():
+def as_digit(value: object) -> int | None:
+    """0-9 given as a number or as a string of digits; None for anything else."""
+    if isinstance(value, str) and value.isdigit():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
-        raise gr.Error("Pick the right digit (0 to 9) first, then save.")
+        return None
     return value
+
+
+def wanted_digit(value: object) -> int:
+    """The digit the student picked."""
+    digit = as_digit(value.strip() if isinstance(value, str) else value)
+    if digit is None:
+        raise gr.Error("Pick the right digit (0 to 9) first, then save.")
+    return digit
 
 
 def save(ctx: AppContext, prediction: Prediction, digit: int, original: Image.Image | None) -> tuple[str, None]:
@@ -63,7 +71,7 @@ def correct_upload(ctx: AppContext, image_path: str | None, digit: object) -> tu
         raise gr.Error("Upload a photo first, then say which digit it shows.")
     try:
         reading = ctx.predictor.read_number(image_path)
-        main = max(reading.digits, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+        main = reading.main
         with Image.open(image_path) as image:
             original = digit_crop(ImageOps.exif_transpose(image), main.box)
     except (NoDigitError, InvalidImageError, TypeError, OSError):

@@ -36,12 +36,17 @@ VERSION_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,99}")
 HISTORY_KEPT = 100
 
 
-def default_root() -> Path:
+def app_home() -> Path:
+    """The app's own folder: MNIST_APP_HOME, else mnist-app in the per-user data folder."""
     home = os.environ.get(HOME_ENV)
     if home:
-        return Path(home).expanduser() / "models"
+        return Path(home).expanduser()
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home) / "mnist-app" / "models"
+    return Path(data_home) / "mnist-app"
+
+
+def default_root() -> Path:
+    return app_home() / "models"
 
 
 @dataclass
