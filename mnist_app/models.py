@@ -84,8 +84,20 @@ def mnist_app_net() -> nn.Module:
     )
 
 
+def full_res_net() -> nn.Module:
+    """Two 3x3 convs at full 28x28 resolution before the first pooling, under 200k params."""
+    return nn.Sequential(
+        Normalize(),
+        conv_bn(1, 32), conv_bn(32, 32), nn.MaxPool2d(2),
+        conv_bn(32, 64), conv_bn(64, 64), nn.MaxPool2d(2),
+        conv_bn(64, 128), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Dropout(0.2), nn.Linear(128 * 9, 10),
+    )
+
+
 MODELS: dict[str, Callable[[], nn.Module]] = {
     "default": mnist_app_net,
+    "full_res": full_res_net,
     "fast": fast_cnn,
     "tutorial": tutorial_net,
     "lenet5": lenet5,

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 import torch
@@ -63,6 +64,28 @@ def test_resumes_from_its_checkpoint(digits, tmp_path):
     resumed_from = second[0].step
     assert resumed_from > 0 and second[-1].step == 3 * (3500 // 64)
     assert result.best_val_acc > 0.9
+
+
+def test_weight_averaging_keeps_the_averaged_model(digits):
+    splits, test_x, test_y = digits
+    cfg = TrainConfig(model="fast", epochs=1, batch_size=64, lr=0.05, augment=False, threads=1)
+    plain = train(cfg, splits)
+    # So slow an average still mostly holds the first steps' weights: the kept model is visibly worse.
+    frozen = train(replace(cfg, ema=0.9999), splits)
+    assert loss_and_accuracy(frozen.model, test_x, test_y)[1] < loss_and_accuracy(plain.model, test_x, test_y)[1] - 0.2
+
+
+@pytest.mark.parametrize("ema", [0.0, 0.98])
+def test_resumed_run_ends_with_the_same_model(digits, tmp_path, ema):
+    splits, _, _ = digits
+    cfg = TrainConfig(model="fast", epochs=2, batch_size=64, lr=0.05, augment=False, threads=1, ema=ema)
+    whole = train(cfg, splits)
+    ckpt, events = tmp_path / "run.ckpt.safetensors", []
+    stop_after_first_epoch = lambda: any(e.kind == "eval" for e in events)  # noqa: E731
+    train(cfg, splits, on_event=events.append, checkpoint=ckpt, should_stop=stop_after_first_epoch)
+    resumed = train(cfg, splits, checkpoint=ckpt)
+    x = torch.rand(8, 1, 28, 28)
+    assert torch.allclose(whole.model(x), resumed.model(x), atol=1e-5)
 
 
 def test_one_cycle_schedule_rises_then_falls():
