@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 50_000_000  # refused before decoding: a 12 MP phone photo is far below, a bomb far above
 WORK_SIZE = 256  # long side one digit is analysed at: detail enough for a 20x20 digit, cheap to process
+PREVIEW_PX = 1024  # uploads are shown, and corrections cropped, from a copy at most this wide or tall
 EMPTY_CANVAS = "The canvas is empty: draw a digit first"
 
 
@@ -102,6 +103,19 @@ def decode(stream: io.IOBase, what: str, work_size: int) -> tuple[Image.Image, i
             raise
         raise InvalidImageError(f"{what} is damaged or truncated and cannot be decoded") from None
     return image, full_long_side
+
+
+def upright_preview(path: str | os.PathLike, longest: int = PREVIEW_PX) -> tuple[Image.Image, float]:
+    """A photo file as the predictor saw it (EXIF rotation applied), at most `longest` pixels wide or tall,
+    and its size against the full photo. JPEGs decode at reduced scale: no second full decode."""
+    with Image.open(path) as image:
+        check_pixel_count(image.size)
+        sideways = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientations that turn by 90 degrees
+        full_width = image.height if sideways else image.width
+        image.draft("RGB", (longest, longest))
+        shown = ImageOps.exif_transpose(image).convert("RGB")
+    shown.thumbnail((longest, longest))
+    return shown, shown.width / full_width
 
 
 def draft_size(size: tuple[int, int], work_size: int) -> tuple[int, int]:

@@ -48,6 +48,12 @@ class RunResult:
     mistakes: list[tuple[np.ndarray, int, int]]  # (28 x 28 uint8 image, true, predicted), most confident first
     fine_tune: dict[str, Any] | None = None  # a fine-tune's before and after (see fine_tune.fine_tune_report)
 
+    def fine_tune_summary(self) -> str | None:
+        """A fine-tune's before and after in words; None for a plain training."""
+        if self.fine_tune is None:
+            return None
+        return fine_tune_summary(self.version.id, {**self.fine_tune, "test_accuracy": self.test_accuracy})
+
 
 @dataclass
 class JobStatus:
@@ -275,6 +281,5 @@ class TrainingJob:
         if payload["stopped"]:
             return JobStatus("stopped", events, f"Stopped; best checkpoint so far: {accuracy}.", result)
         if result.fine_tune is not None:
-            summary = fine_tune_summary(result.version.id, {**result.fine_tune, "test_accuracy": result.test_accuracy})
-            return JobStatus("finished", events, summary, result)
+            return JobStatus("finished", events, result.fine_tune_summary(), result)
         return JobStatus("finished", events, f"Finished: {accuracy}. Deploy it to serve it.", result)

@@ -22,7 +22,6 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from mnist_app.augment import augment_batch
 from mnist_app.data import Mnist, Splits, fingerprint
@@ -41,7 +40,6 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     label_smoothing: float = 0.0
-    ema: float = 0.0  # decay of a moving average of the weights, which is validated and kept; 0: off
     augment: bool = True
     seed: int = 0
     eval_every: int = 0  # steps between validation checks; 0 means at the end of each epoch
@@ -95,14 +93,9 @@ def optimizer_params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for group in optimizer.param_groups for p in group["params"]]
 
 
-def save_checkpoint(
-    path: Path, model: nn.Module, best: dict, optimizer: torch.optim.Optimizer, state: dict,
-    averaged: AveragedModel | None = None,
-) -> None:
+def save_checkpoint(path: Path, model: nn.Module, best: dict, optimizer: torch.optim.Optimizer, state: dict) -> None:
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
     tensors |= {f"best.{k}": v for k, v in best.items()}
-    if averaged is not None:
-        tensors |= {f"ema.{k}": v for k, v in averaged.state_dict().items()}
     for i, p in enumerate(optimizer_params(optimizer)):
         if "momentum_buffer" in optimizer.state[p]:
             tensors[f"momentum.{i}"] = optimizer.state[p]["momentum_buffer"]
@@ -110,17 +103,13 @@ def save_checkpoint(
     atomic_write_bytes(path, save_tensors(tensors, metadata={"state": json.dumps(state)}))
 
 
-def load_checkpoint(
-    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, averaged: AveragedModel | None = None
-) -> tuple[dict, dict]:
+def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
     raw = path.read_bytes()
     tensors = load_tensors(raw)
     header_len = int.from_bytes(raw[:8], "little")
     state = json.loads(json.loads(raw[8 : 8 + header_len])["__metadata__"]["state"])
     device = next(model.parameters()).device
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    if averaged is not None:
-        averaged.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema.")})
     for i, p in enumerate(optimizer_params(optimizer)):
         if f"momentum.{i}" in tensors:
             optimizer.state[p]["momentum_buffer"] = tensors[f"momentum.{i}"].to(device)
@@ -168,12 +157,9 @@ def train(
     if steps_per_epoch == 0:
         raise ValueError(f"{len(train_x)} training images are fewer than one batch of {cfg.batch_size}")
 
-    # Averaged weights generalise a little better than the last step's; they are what gets validated.
-    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True) if cfg.ema else None
-    kept = averaged.module if averaged is not None else model
     best, state = {}, {"epoch": 0, "best_val_acc": -1.0, "best_epoch": 0.0, "train_s": 0.0}
     if checkpoint is not None and Path(checkpoint).exists():
-        best, state = load_checkpoint(Path(checkpoint), model, optimizer, averaged)
+        best, state = load_checkpoint(Path(checkpoint), model, optimizer)
         if not same_run(state.get("config", {}), asdict(cfg)):
             raise ValueError(f"{checkpoint} was made with other settings; delete it or pass the same ones")
     net = DistributedDataParallel(model) if distributed else model
@@ -201,13 +187,13 @@ def train(
         return ev
 
     def validate() -> None:
-        val = loss_and_accuracy(kept, data.val_images, data.val_labels)
+        val = loss_and_accuracy(model, data.val_images, data.val_labels)
         ev = event("eval", val)
         history.append(ev)
         if val[1] > state["best_val_acc"]:
             state.update(best_val_acc=val[1], best_epoch=ev.epoch)
             best.clear()
-            best.update({k: v.detach().clone() for k, v in kept.state_dict().items()})
+            best.update({k: v.detach().clone() for k, v in model.state_dict().items()})
         emit(ev)
 
     for epoch in range(state["epoch"], cfg.epochs):
@@ -230,8 +216,6 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            if averaged is not None:
-                averaged.update_parameters(model)
             loss_sum += loss.detach() * len(y)
             correct += (logits.argmax(1) == y).sum()
             seen, step = seen + len(y), step + 1
@@ -249,7 +233,7 @@ def train(
         tick = time.perf_counter()
         state.update(epoch=epoch + 1, train_s=train_s, config=asdict(cfg))
         if checkpoint is not None and rank == 0:
-            save_checkpoint(Path(checkpoint), model, best, optimizer, state, averaged)
+            save_checkpoint(Path(checkpoint), model, best, optimizer, state)
     if not best:  # stopped before the first validation: the current weights are all there is
         validate()
     model.load_state_dict(best)
@@ -288,7 +272,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--lr", type=float, default=defaults.lr)
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
-    p.add_argument("--ema", type=float, default=defaults.ema, help="weight averaging decay, e.g. 0.999; 0: off")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--val-size", type=int, default=5000)
     p.add_argument("--threads", type=int, default=defaults.threads)
@@ -302,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     rank = dist.get_rank() if distributed else 0
     cfg = TrainConfig(
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-        label_smoothing=args.label_smoothing, ema=args.ema, augment=not args.no_augment, threads=args.threads,
+        label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
     )
     mnist = load_mnist(args.data)
     splits = split_validation(mnist.train_images, mnist.train_labels, args.val_size, seed=0)

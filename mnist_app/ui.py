@@ -13,11 +13,11 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
-from PIL import Image, ImageOps
 
 from mnist_app.auth import AdminAuth
 from mnist_app.corrections import CorrectionStore
 from mnist_app.explain import evidence_image, evidence_map
+from mnist_app.image_input import upright_preview
 from mnist_app.jobs import TrainingJob
 from mnist_app.predict import InvalidImageError, NoDigitError, NumberReading, Prediction, Predictor
 from mnist_app.ui_corrections import correct_drawing, correct_upload, correction_row
@@ -27,7 +27,6 @@ CANVAS_SIZE = 560  # 20x MNIST's 28 pixels
 CANVAS_SHOWN = 480  # the canvas's height on screen, in CSS pixels
 PEN_RADIUS = 14  # a felt-tip pen on the canvas: about 1.4 MNIST pixels wide once scaled down
 SEEN_SCALE = 8  # the 28x28 input is shown 224 px wide, each pixel a sharp square
-PHOTO_SHOWN = 1024  # uploads are shown (with their boxes) at most this many pixels wide or tall
 START_HINT = "Draw a digit from 0 to 9: the prediction updates after each stroke."
 UPLOAD_HINT = "Upload a photo of a digit or a number, take one with the webcam, or paste one."
 EXPLAIN_LABEL = "Explain: show which pixels decided"
@@ -205,17 +204,6 @@ def api_call(read: Callable[[object], Any], image: object) -> Any:
         raise gr.Error(str(e)) from None
 
 
-def upright_photo(path: str) -> tuple[Image.Image, float]:
-    """The upload as the predictor saw it (EXIF rotation applied), shrunk for display, and the shrink factor."""
-    with Image.open(path) as image:
-        sideways = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientations that turn by 90 degrees
-        full_width = image.height if sideways else image.width
-        image.draft("RGB", (PHOTO_SHOWN, PHOTO_SHOWN))  # a JPEG decodes at reduced scale: no second full decode
-        shown = ImageOps.exif_transpose(image).convert("RGB")
-    shown.thumbnail((PHOTO_SHOWN, PHOTO_SHOWN))
-    return shown, shown.width / full_width
-
-
 def show_upload(ctx: AppContext, image_path: str | None) -> tuple:
     """Upload tab: the photo with its digit boxes, each digit's 28x28 crop, the probabilities of the main
     (largest) digit, a hint, the number read and each digit's details."""
@@ -224,7 +212,7 @@ def show_upload(ctx: AppContext, image_path: str | None) -> tuple:
         return *nothing, UPLOAD_HINT, "", None
     try:
         reading = ctx.predictor.read_number(image_path)
-        photo, scale = upright_photo(image_path)
+        photo, scale = upright_preview(image_path)
     except NoDigitError as e:
         return *nothing, f"**{e}.** Try a closer photo: dark digits on light paper, in focus.", "", None
     except (ValueError, TypeError, OSError) as e:  # InvalidImageError is a ValueError

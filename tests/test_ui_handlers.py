@@ -10,6 +10,7 @@ from PIL import Image
 
 from mnist_app import render, ui, ui_admin
 from mnist_app.auth import AdminAuth
+from mnist_app.image_input import PREVIEW_PX
 from mnist_app.jobs import TrainingJob
 from mnist_app.models import build_model
 from mnist_app.predict import Prediction, Predictor
@@ -94,7 +95,7 @@ def test_an_upload_shows_boxes_crops_probabilities_and_the_number(ctx, tmp_path:
     (photo, boxes), crops, label, hint, text, details = ui.show_upload(ctx, str(path))
     assert text == "".join(str(labels[i]) for i in (1, 2, 3))
     assert len(boxes) == len(crops) == len(details) == 3
-    assert max(photo.size) <= ui.PHOTO_SHOWN
+    assert max(photo.size) <= PREVIEW_PX
     for (x0, y0, x1, y1), _ in boxes:
         assert 0 <= x0 < x1 <= photo.width and 0 <= y0 < y1 <= photo.height
     assert crops[0][0].shape == (112, 112) and crops[0][1].startswith(text[0])
