@@ -116,6 +116,6 @@ def fine_tune_summary(version_id: str, meta: dict[str, Any]) -> str:
         f"{100 * meta['base_test_accuracy']:.2f}% → {100 * meta['test_accuracy']:.2f}%, {held_text}. "
         f"Saved as version {version_id}."
     )
-    refusal = deploy_refusal(version_id, meta)
-    return text + (" It lost more than 0.1 point on MNIST, so it cannot be deployed." if refusal else
-                   " Deploy it to serve it.")
+    if deploy_refusal(version_id, meta) is not None:
+        return text + f" It lost more than {MAX_MNIST_DROP_POINTS} point on MNIST, so it cannot be deployed."
+    return text + " Deploy it to serve it."

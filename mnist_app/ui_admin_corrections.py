@@ -12,22 +12,16 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
-from mnist_app.corrections import Correction, CorrectionStore
+from mnist_app.corrections import Correction
 from mnist_app.data import MnistDataError
 from mnist_app.fine_tune import CORRECTION_SHARE, EPOCHS, LR, MAX_MNIST_DROP_POINTS, FineTune, fine_tune_config
 from mnist_app.ui import AppContext, pixelated
 from mnist_app.ui_admin import require_admin
-from mnist_app.ui_corrections import as_digit
+from mnist_app.ui_corrections import as_digit, store_of
 from mnist_app.weights import read_metadata
 
 SHOWN = 200  # corrections in the gallery at most, newest first
 ALL = "all"
-
-
-def store_of(ctx: AppContext) -> CorrectionStore:
-    if ctx.corrections is None:
-        raise gr.Error("This server keeps no corrections.")
-    return ctx.corrections
 
 
 def digit_filter(value: object) -> int | None:

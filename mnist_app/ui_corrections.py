@@ -15,6 +15,7 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
+from mnist_app.corrections import CorrectionStore
 from mnist_app.image_input import upright_preview
 from mnist_app.predict import InvalidImageError, NoDigitError, Prediction
 
@@ -41,12 +42,17 @@ def wanted_digit(value: object) -> int:
     return digit
 
 
-def save(ctx: AppContext, prediction: Prediction, digit: int, original: Image.Image | None) -> tuple[str, None]:
+def store_of(ctx: AppContext) -> CorrectionStore:
     if ctx.corrections is None:
-        raise gr.Error("This server does not keep corrections.")
+        raise gr.Error("This server keeps no corrections.")
+    return ctx.corrections
+
+
+def save(ctx: AppContext, prediction: Prediction, digit: int, original: Image.Image | None) -> tuple[str, None]:
+    store = store_of(ctx)
     served = ctx.versions.served()
     try:
-        ctx.corrections.add(prediction.input28, digit, prediction.digit, served.id if served else "unknown", original)
+        store.add(prediction.input28, digit, prediction.digit, served.id if served else "unknown", original)
     except (OSError, sqlite3.Error) as e:
         raise gr.Error(f"Could not save the correction: {e}") from None
     agreed = " The model read it so too: thanks for confirming." if digit == prediction.digit else ""
