@@ -35,10 +35,18 @@ class FineTune:
     share: float = CORRECTION_SHARE
 
 
+def from_scratch_training(meta: dict[str, Any]) -> dict[str, Any]:
+    """The settings of the run that trained a model from scratch: a CLI fine-tune (`--init`) records its base's
+    metadata under "started_from", and its own settings (one clean epoch at a low lr) are not a recipe to reuse."""
+    while isinstance(meta.get("started_from"), dict):
+        meta = meta["started_from"]
+    return meta.get("training") or {}
+
+
 def fine_tune_config(base_meta: dict[str, Any], epochs: int = EPOCHS, lr: float = LR) -> TrainConfig:
     """The base model's own training settings (label smoothing, augmentation...) with fewer epochs and a lower lr."""
     known = {f.name for f in fields(TrainConfig)}
-    training = {k: v for k, v in (base_meta.get("training") or {}).items() if k in known}
+    training = {k: v for k, v in from_scratch_training(base_meta).items() if k in known}
     return replace(TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr, threads=0)
 
 

@@ -74,7 +74,7 @@ def fast_cnn() -> nn.Module:
 
 
 def mnist_app_net() -> nn.Module:
-    """Our default: three conv blocks with batch norm, under 200k params."""
+    """The engine's default: three conv blocks with batch norm (128k params), quicker to train on a CPU."""
     return nn.Sequential(
         Normalize(),
         conv_bn(1, 32, 5), nn.MaxPool2d(2),
@@ -85,7 +85,7 @@ def mnist_app_net() -> nn.Module:
 
 
 def full_res_net() -> nn.Module:
-    """A candidate default: two 3x3 convs at full 28x28 resolution before the first pooling (151k params)."""
+    """The shipped net: two 3x3 convs at full 28x28 resolution before the first pooling (151k params)."""
     return nn.Sequential(
         Normalize(),
         conv_bn(1, 32), conv_bn(32, 32), nn.MaxPool2d(2),

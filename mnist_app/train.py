@@ -1,6 +1,7 @@
 """The training engine, shared by the CLI, the benchmark and the app's admin tab.
 
     python -m mnist_app.train --data DIR --model default --epochs 15 --out weights/default.safetensors
+    python -m mnist_app.train ... --init weights/default.safetensors --epochs 1 --lr 0.002 --no-augment  # fine-tune
     torchrun --nproc_per_node 2 -m mnist_app.train ...   # the same, data-parallel
 """
 
@@ -261,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
     from tqdm import tqdm
 
     from mnist_app.data import load_mnist, split_validation
-    from mnist_app.weights import save_weights
+    from mnist_app.weights import WeightsError, load_weights, save_weights
 
     defaults = TrainConfig()
     p = argparse.ArgumentParser(description="Train a model on MNIST and save it as safetensors + JSON.")
@@ -277,6 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=defaults.threads)
     p.add_argument("--out", type=Path, required=True, help="where to write NAME.safetensors (+ NAME.json)")
     p.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint if there is one")
+    p.add_argument("--init", type=Path, help="start from these weights (a fine-tune); --model must match")
     args = p.parse_args(argv)
 
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -287,6 +289,15 @@ def main(argv: list[str] | None = None) -> None:
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
     )
+    initial_state, base_meta = None, None
+    if args.init is not None:
+        try:
+            base, base_meta = load_weights(args.init)
+        except WeightsError as e:
+            p.error(f"--init: {e}")
+        if base_meta["architecture"] != cfg.model:
+            p.error(f"--init {args.init} holds a {base_meta['architecture']!r} model, not --model {cfg.model!r}")
+        initial_state = base.state_dict()
     mnist = load_mnist(args.data)
     splits = split_validation(mnist.train_images, mnist.train_labels, args.val_size, seed=0)
     checkpoint = args.out.with_suffix(".ckpt.safetensors")
@@ -303,12 +314,15 @@ def main(argv: list[str] | None = None) -> None:
             bar.write(f"epoch {ev.epoch:.2f}: val loss {ev.val_loss:.4f} acc {ev.val_acc:.4f}")
         bar.set_postfix(shown)
 
-    result = train(cfg, splits, on_event=show, checkpoint=checkpoint)
+    result = train(cfg, splits, on_event=show, checkpoint=checkpoint, initial_state=initial_state)
     bar.close()
     if rank == 0:
         _, test_acc = loss_and_accuracy(result.model, mnist.test_images, mnist.test_labels)
         world_size = dist.get_world_size() if distributed else 1
-        save_weights(result.model, args.out, run_metadata(cfg, result, test_acc, mnist, world_size))
+        meta = run_metadata(cfg, result, test_acc, mnist, world_size)
+        if base_meta is not None:
+            meta["started_from"] = {"weights": args.init.name} | base_meta
+        save_weights(result.model, args.out, meta)
         checkpoint.unlink(missing_ok=True)
         print(f"test accuracy: {100 * test_acc:.2f}%  (best val {100 * result.best_val_acc:.2f}%) -> {args.out}")
     if distributed:

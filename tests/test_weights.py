@@ -75,8 +75,8 @@ def test_pickle_is_never_loaded(saved):
 def test_shipped_weights_load_and_fit_the_budget():
     model, meta = load_weights()
     assert parameter_count(model) <= 200_000
-    # The README's figure for the shipped model (99.69% today; the goal of 99.70% is not yet reached).
-    assert meta["test_accuracy"] >= 0.9965
+    # The README's figure for the shipped model: 99.70% on the MNIST test set.
+    assert round(100 * meta["test_accuracy"], 2) >= 99.70  # stored as float32: 0.99699998
     assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
 
 
