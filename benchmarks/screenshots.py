@@ -28,7 +28,7 @@ from mnist_app import render
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the app server's start and the finger strokes, as the tests do them
 from app_process import start_app  # noqa: E402
-from test_browser import CHROMIUM_ARGS  # noqa: E402
+from browser import CHROMIUM_ARGS  # noqa: E402
 from test_browser_phone import PHONE, finger_draw  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "screenshots"

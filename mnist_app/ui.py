@@ -84,15 +84,20 @@ class AppContext:
 
 
 def blank_paper() -> dict:
-    """The canvas's value when nothing is drawn.
+    """The canvas's value when nothing is drawn: a white sheet and one empty ink layer.
 
-    Gradio 6's Sketchpad starts with no tool selected when its value is empty, and its own clear
-    button drops the tool again, so a student's first stroke would draw nothing. With a background
-    image the editor selects the brush as soon as it has loaded that image (on page load and each
-    time the server sets it again), so a white sheet as the value is all the fix needs: no JS.
+    The sheet: Gradio 6's Sketchpad starts with no tool selected when its value is empty, and its own clear
+    button drops the tool again, so a student's first stroke would draw nothing. With a background image the
+    editor selects the brush as soon as it has loaded that image (on page load and each time the server sets it).
+
+    The empty layer: the Sketchpad's front end drops the first change after it mounts, taking it for the one that
+    loading a value causes. Loading a background alone causes none (only loading layers does), so without a layer
+    the dropped change was the student's first stroke, and it was never read. With one, loading it is the change
+    that is dropped, and every stroke after it is read.
     """
     paper = np.full((CANVAS_SIZE, CANVAS_SIZE, 4), 255, np.uint8)
-    return {"background": paper, "layers": [], "composite": None}
+    no_ink = np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)
+    return {"background": paper, "layers": [no_ink], "composite": None}
 
 
 def drawing_canvas(elem_id: str, height: int | str) -> gr.Sketchpad:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from app_process import start_app
+from browser import launch, open_app
 from mnist_files import write_mnist
 
 from mnist_app.predict import Predictor
@@ -35,3 +36,23 @@ def app_server(tmp_path_factory: pytest.TempPathFactory):
 def predictor() -> Predictor:
     """The shipped weights, loaded once for every test that reads digits (a Predictor keeps no state per call)."""
     return Predictor()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright, one for the session (modules that use it skip without it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, app_server):
+    """A fresh desktop page of the app, as a visitor opens it, once the pen is ready."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    open_app(page, app_server.url)
+    yield page
+    page.close()

@@ -1,105 +1,87 @@
 """The app in a real browser (Debian's chromium driven by Playwright): what a student and an admin see."""
 
-import shutil
-import time
-from itertools import pairwise
-
 import pytest
+from browser import (
+    CHROMIUM,
+    FOUR_IN_TWO_STROKES,
+    NO_CHROMIUM,
+    ONE_STROKE,
+    clear,
+    draw,
+    headline,
+    sheet_upload,
+    wait_for_pen,
+)
+from gradio_client import Client
 
-CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-# Strokes in the canvas's own coordinates (0..1 across the white sheet), one list per stroke.
-FOUR = [[(0.40, 0.15), (0.30, 0.55), (0.70, 0.55)], [(0.60, 0.30), (0.60, 0.85)]]
-SEVEN = [[(0.30, 0.20), (0.70, 0.20)], [(0.70, 0.20), (0.45, 0.85)]]
+from mnist_app.ui import START_HINT
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+READ_TIMEOUT_MS = 30_000  # stroke to answer takes 2-5 s here (canvas rendered in software on 2 shared cores)
 
 
-@pytest.fixture
-def page(browser, app_server):
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
-    page.goto(app_server.url)
-    page.wait_for_selector("#canvas canvas", timeout=30_000)
-    yield page
-    page.close()
+def expect_read(page, digit: str, label: str = "#draw-label") -> None:
+    from playwright.sync_api import expect
+
+    expect(headline(page, label)).to_have_text(digit, timeout=READ_TIMEOUT_MS)
 
 
-def draw(page, strokes: list[list[tuple[float, float]]]) -> None:
-    """Draw with the mouse, stroke by stroke, on the sheet in the middle of the canvas."""
-    box = page.locator("#canvas canvas").first.bounding_box()
-    side = 0.8 * min(box["width"], box["height"])  # the sheet is fitted and centred in the editor
-    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
-    for stroke in strokes:
-        page.mouse.move(left + stroke[0][0] * side, top + stroke[0][1] * side)
-        page.mouse.down()
-        for (ax, ay), (bx, by) in pairwise(stroke):
-            for t in (1 / 3, 2 / 3, 1):  # a few moves per segment: the pen joins them with straight lines
-                page.mouse.move(left + (ax + (bx - ax) * t) * side, top + (ay + (by - ay) * t) * side)
-        page.mouse.up()
+def expect_empty(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(headline(page)).to_have_count(0, timeout=READ_TIMEOUT_MS)
+    expect(page.locator("#draw-hint")).to_have_text(START_HINT, timeout=READ_TIMEOUT_MS)
+    expect(page.locator("#draw-seen img")).to_have_count(0)
 
 
-def shown_digit(page, expected: str, timeout_s: float = 15) -> str | None:
-    """The Label's headline digit, once it is the expected one or when time is up
-    (earlier strokes show other digits on the way)."""
-    deadline = time.monotonic() + timeout_s
-    shown = None
-    while shown != expected and time.monotonic() < deadline:
-        time.sleep(0.2)
-        headline = page.locator("#draw-label [data-testid=label-output-value]")
-        shown = headline.first.inner_text().strip() if headline.count() else None
-    return shown
+@pytest.mark.parametrize("digit", ["1", "0"])  # 7: the classroom view's first stroke
+def test_the_first_stroke_on_a_fresh_page_is_read(page, digit):
+    draw(page, ONE_STROKE[digit])  # the very first thing the visitor does
+    expect_read(page, digit)
 
 
-def wait_for_sheet(page) -> None:
-    """The editor selects the pen once the white sheet (its background) has loaded."""
-    page.wait_for_function(
-        "() => document.querySelector('#canvas button[aria-label=Brush]')?.classList.contains('highlight')",
-        timeout=15_000,
-    )
+def test_after_clear_tabs_undo_and_a_deploy_the_next_stroke_is_read(page, app_server):
+    draw(page, ONE_STROKE["1"])
+    expect_read(page, "1")
 
+    clear(page)
+    expect_empty(page)
+    draw(page, ONE_STROKE["0"])  # right after Clear, no tool button touched: the pen still draws
+    expect_read(page, "0")
 
-def test_a_digit_drawn_stroke_by_stroke_is_read_and_clear_empties_everything(page):
-    wait_for_sheet(page)
-    draw(page, FOUR)
-    assert shown_digit(page, "4") == "4"
-    assert page.locator("#draw-seen img").count() == 1
+    clear(page)
+    expect_empty(page)
+    page.get_by_role("tab", name="Upload").click()
+    with page.expect_request(sheet_upload):  # the tab is built anew, its canvas loaded again
+        page.get_by_role("tab", name="Draw").click()
+    wait_for_pen(page)
+    draw(page, ONE_STROKE["7"])
+    expect_read(page, "7")
 
-    page.locator("#clear").click()
-    page.wait_for_function("() => !document.querySelector('#draw-label [data-testid=label-output-value]')?.innerText")
-    assert page.locator("#draw-seen img").count() == 0
-    wait_for_sheet(page)
-    draw(page, SEVEN)  # right after Clear, no tool button touched: the pen still draws
-    assert shown_digit(page, "7") == "7"
+    page.locator("#canvas button[aria-label=Undo]").click()  # back to an empty sheet: the bars go too
+    expect_empty(page)
+    draw(page, ONE_STROKE["1"])
+    expect_read(page, "1")
 
+    client = Client(app_server.url, verbose=False)
+    client.predict(app_server.password, "shipped", api_name="/admin_deploy")  # a new model object is served
+    clear(page)
+    expect_empty(page)
+    draw(page, ONE_STROKE["0"])
+    expect_read(page, "0")
 
-def drawn_lines(page, plot: str) -> int:
-    """How many curves the line plot has drawn (Vega renders each as an SVG path)."""
-    return page.evaluate(
-        f"() => Array.from(document.querySelectorAll('#{plot} svg .mark-line path'))"
-        ".filter(p => (p.getAttribute('d') || '').length > 0).length"
-    )
+    clear(page)
+    expect_empty(page)
+    draw(page, FOUR_IN_TWO_STROKES)  # stroke by stroke: the bars end on the whole drawing
+    expect_read(page, "4")
+    from playwright.sync_api import expect
 
-
-def wait_for_lines(page, plot: str, count: int, timeout_s: float = 60) -> int:
-    deadline = time.monotonic() + timeout_s
-    while drawn_lines(page, plot) < count and time.monotonic() < deadline:
-        time.sleep(0.3)
-    return drawn_lines(page, plot)
+    expect(page.locator("#draw-seen img")).to_have_count(1)
 
 
 def test_admin_curves_appear_while_a_tiny_training_runs(page, app_server):
+    from playwright.sync_api import expect
+
     page.get_by_role("tab", name="Admin").click()
     page.locator("#admin-password input").fill(app_server.password)
     page.locator("#admin-unlock").click()
@@ -107,13 +89,13 @@ def test_admin_curves_appear_while_a_tiny_training_runs(page, app_server):
     page.locator("#admin-panel input[type=number]").first.fill("50")  # long enough to be watched, then stopped
     page.locator("#admin-start").click()
 
-    assert wait_for_lines(page, "loss", 1) >= 1  # the train curve first
-    assert wait_for_lines(page, "loss", 2) == 2 and wait_for_lines(page, "accuracy", 2) == 2  # validation joins
-    status = page.locator("#admin-status").inner_text()
-    assert "running" in status and "epoch" in status and "ETA" in status
+    drawn_lines = "#{} svg .mark-line path:not([d=''])"  # Vega draws each curve as an SVG path
+    expect(page.locator(drawn_lines.format("loss"))).to_have_count(2, timeout=60_000)  # train, then validation
+    expect(page.locator(drawn_lines.format("accuracy"))).to_have_count(2, timeout=60_000)
+    status = page.locator("#admin-status")
+    expect(status).to_contain_text("running")
+    expect(status).to_contain_text("epoch")
+    expect(status).to_contain_text("ETA")
 
     page.locator("#admin-stop").click()
-    page.wait_for_function(
-        "() => /stopped|finished|failed/.test(document.querySelector('#admin-status')?.innerText)", timeout=60_000,
-    )
-    assert "stopped" in page.locator("#admin-status").inner_text()
+    expect(status).to_contain_text("stopped", timeout=60_000)

@@ -4,14 +4,15 @@ DevTools protocol. A stroke on the canvas draws and leaves the page where it was
 from itertools import pairwise
 
 import pytest
-from test_browser import CHROMIUM, CHROMIUM_ARGS, FOUR, shown_digit
+from browser import CHROMIUM, NO_CHROMIUM, ONE_STROKE, headline, open_app, sheet_points, sheet_upload, wait_for_pen
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 # A 390x844 phone. Real ones have 3 device pixels a CSS pixel; 2 here: layout and touch are in CSS pixels, and with
 # the canvas rendered in software the drawing here took 187 s at 3 and 69 s at 2 (shared 2-core machine, busy).
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 # A 1 drawn upwards: on a page at its top, the finger movement that a touch screen turns into a scroll.
-ONE = [[(0.50, 0.88), (0.50, 0.12)]]
+UPWARD_ONE = [[(0.50, 0.88), (0.50, 0.12)]]
+READ_TIMEOUT_MS = 90_000  # the phone page renders the canvas in software at twice the pixels: slow here
 # Where the page has moved: the window's scroll, any scrolled element's, and the pinch zoom.
 PAGE_MOVES = """() => {
   const moved = Array.from(document.querySelectorAll('*')).filter(e => e.scrollTop || e.scrollLeft)
@@ -23,25 +24,15 @@ PAGE_MOVES = """() => {
 
 
 @pytest.fixture
-def phone(app_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = chromium.new_context(**PHONE).new_page()
-        # Software rendering of the canvas keeps the page busy for a while after it loads: on the loaded 2-core
-        # machine a bounding box query took up to 30 s then (measured), and 0.02 s once settled.
-        page.set_default_timeout(90_000)
-        page.goto(app_server.url)
-        page.wait_for_selector("#canvas canvas")
-        wait_for_pen(page)
-        yield page
-        chromium.close()
-
-
-def wait_for_pen(page) -> None:
-    """test_browser.wait_for_sheet with the phone's longer timeout."""
-    page.locator("#canvas button[aria-label=Brush].highlight").wait_for(state="attached")
+def phone(browser, app_server):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    # Software rendering of the canvas keeps the page busy for a while after it loads: on the loaded 2-core
+    # machine a bounding box query took up to 30 s then (measured), and 0.02 s once settled.
+    page.set_default_timeout(90_000)
+    open_app(page, app_server.url)
+    yield page
+    context.close()
 
 
 def swipe(page, points: list[tuple[float, float]], steps: int = 3) -> list[list[str]]:
@@ -62,13 +53,10 @@ def swipe(page, points: list[tuple[float, float]], steps: int = 3) -> list[list[
 
 
 def finger_draw(page, strokes: list[list[tuple[float, float]]]) -> list[list[str]]:
-    """Draw with a finger on the sheet in the middle of the canvas (as test_browser.draw does with the mouse)."""
-    box = page.locator("#canvas canvas").first.bounding_box()
-    side = 0.8 * min(box["width"], box["height"])
-    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    """Draw with a finger on the sheet in the middle of the canvas (as browser.draw does with the mouse)."""
     moves = []
     for stroke in strokes:
-        moves += swipe(page, [(left + x * side, top + y * side) for x, y in stroke])
+        moves += swipe(page, sheet_points(page, stroke))
     return moves
 
 
@@ -90,15 +78,19 @@ def test_a_finger_draws_without_moving_the_page_on_a_layout_that_fits_the_phone(
     for tab in ("Draw", "Upload", "Admin"):
         assert phone.get_by_role("tab", name=tab).bounding_box()["height"] >= 44
 
-    assert finger_draw(phone, FOUR) == [[]] * 3 and phone.evaluate(PAGE_MOVES) == []
-    assert shown_digit(phone, "4", timeout_s=60) == "4"
+    from playwright.sync_api import expect
+
+    # The first thing a visitor does: one stroke, upwards.
+    assert finger_draw(phone, UPWARD_ONE) == [[]] and phone.evaluate(PAGE_MOVES) == []
+    expect(headline(phone)).to_have_text("1", timeout=READ_TIMEOUT_MS)
     assert on_screen(phone, "#draw-label")  # all ten bars, under the canvas, without scrolling
 
-    phone.locator("#clear").tap()
-    phone.wait_for_function("() => !document.querySelector('#draw-label [data-testid=label-output-value]')")
+    with phone.expect_request(sheet_upload):  # the new blank sheet is loaded (see browser.open_app)
+        phone.locator("#clear").tap()
+    expect(headline(phone)).to_have_count(0)
     wait_for_pen(phone)
-    assert finger_draw(phone, ONE) == [[]] and phone.evaluate(PAGE_MOVES) == []
-    assert shown_digit(phone, "1", timeout_s=60) == "1"
+    assert finger_draw(phone, ONE_STROKE["7"]) == [[]] * 2 and phone.evaluate(PAGE_MOVES) == []
+    expect(headline(phone)).to_have_text("7", timeout=READ_TIMEOUT_MS)
 
     # An upward swipe off the canvas, on the prediction, scrolls the page as usual.
     label = phone.locator("#draw-label").bounding_box()

@@ -1,19 +1,15 @@
 """The classroom view (/classroom): the address students open on their phones, and the big canvas in a browser."""
 
 import ipaddress
-import shutil
 import socket
-import time
-from itertools import pairwise
 from types import SimpleNamespace
 
 import pytest
-from test_browser import CHROMIUM_ARGS
+from browser import CHROMIUM, NO_CHROMIUM, ONE_STROKE, clear, draw, headline, open_app
 
 from mnist_app import network, ui_classroom
 
-CHROMIUM = shutil.which("chromium")
-SEVEN = [[(0.30, 0.20), (0.70, 0.20)], [(0.70, 0.20), (0.45, 0.85)]]
+CANVAS = "#classroom-canvas"
 
 
 @pytest.fixture
@@ -70,62 +66,34 @@ def test_the_view_shows_where_the_running_app_listens(lan, monkeypatch):
 
 
 @pytest.fixture
-def classroom(app_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})  # a projector
-        page.goto(app_server.url + ui_classroom.CLASSROOM_PATH)
-        page.wait_for_selector("#classroom-canvas canvas", timeout=60_000)  # generous: CI machines get busy
-        page.wait_for_function(  # the editor selects the pen once the white sheet has loaded
-            "() => document.querySelector('#classroom-canvas button[aria-label=Brush]')"
-            "?.classList.contains('highlight')",
-            timeout=30_000,
-        )
-        yield page
-        browser.close()
+def classroom(browser, app_server):
+    page = browser.new_page(viewport={"width": 1920, "height": 1080})  # a projector
+    page.set_default_timeout(60_000)  # generous: CI machines get busy
+    open_app(page, app_server.url + ui_classroom.CLASSROOM_PATH, CANVAS)
+    yield page
+    page.close()
 
 
-def draw_seven(page) -> None:
-    box = page.locator("#classroom-canvas canvas").first.bounding_box()
-    side = 0.8 * min(box["width"], box["height"])  # well inside the sheet, which is fitted and centred
-    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
-    for stroke in SEVEN:
-        page.mouse.move(left + stroke[0][0] * side, top + stroke[0][1] * side)
-        page.mouse.down()
-        for (ax, ay), (bx, by) in pairwise(stroke):
-            for t in (1 / 3, 2 / 3, 1):
-                page.mouse.move(left + (ax + (bx - ax) * t) * side, top + (ay + (by - ay) * t) * side)
-        page.mouse.up()
-
-
-def wait_for_text(page, selector: str, expected: str, timeout_s: float = 60) -> str:
-    deadline = time.monotonic() + timeout_s
-    shown = ""
-    while expected not in shown and time.monotonic() < deadline:
-        time.sleep(0.2)
-        found = page.locator(selector)
-        shown = found.first.inner_text() if found.count() else ""
-    return shown
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_the_classroom_view_shows_the_address_and_reads_a_big_drawn_digit(classroom, app_server):
+    from playwright.sync_api import expect
+
     port = app_server.url.rsplit(":", 1)[1].strip("/")
-    address = wait_for_text(classroom, "#classroom-address", "GRADIO_SERVER_NAME")
-    assert "cannot open" in address and f":{port}/" in address  # the test server listens on 127.0.0.1 only
-    canvas = classroom.locator("#classroom-canvas").bounding_box()
+    address = classroom.locator("#classroom-address")
+    expect(address).to_contain_text("GRADIO_SERVER_NAME")
+    expect(address).to_contain_text("cannot open")  # the test server listens on 127.0.0.1 only
+    expect(address).to_contain_text(f":{port}/")
+    canvas = classroom.locator(CANVAS).bounding_box()
     assert canvas["height"] > 0.6 * 1080  # most of the screen's height
 
-    draw_seven(classroom)
-    assert wait_for_text(classroom, "#classroom-label [data-testid=label-output-value]", "7").strip() == "7"
-    headline = classroom.locator("#classroom-label [data-testid=label-output-value]")
-    assert float(headline.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 100  # readable afar
+    draw(classroom, ONE_STROKE["7"], CANVAS)  # the first thing the teacher does: one stroke
+    big_digit = headline(classroom, "#classroom-label")
+    expect(big_digit).to_have_text("7", timeout=30_000)
+    assert float(big_digit.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 100  # readable afar
 
     classroom.locator("#classroom-explain input").check()
-    assert "evidence for 7" in wait_for_text(classroom, "#classroom-hint", "evidence for 7")
-    classroom.locator("#classroom-clear").click()
-    classroom.wait_for_function(
-        "() => !document.querySelector('#classroom-label [data-testid=label-output-value]')?.innerText"
-    )
+    expect(classroom.locator("#classroom-hint")).to_contain_text("evidence for 7")
+    clear(classroom, "#classroom-clear")
+    expect(big_digit).to_have_count(0)
+    draw(classroom, ONE_STROKE["1"], CANVAS)
+    expect(big_digit).to_have_text("1", timeout=30_000)

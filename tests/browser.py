@@ -1,0 +1,99 @@
+"""Driving the app in Debian's Chromium with Playwright: the launch, the pen and the digits a student draws."""
+
+import math
+import shutil
+from itertools import pairwise
+
+CHROMIUM = shutil.which("chromium")
+NO_CHROMIUM = "needs Debian's chromium (apt-get install chromium chromium-driver)"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+Stroke = list[tuple[float, float]]  # points on the white sheet, 0..1 across and down
+
+
+def _oval(cx: float, cy: float, rx: float, ry: float, points: int = 20) -> Stroke:
+    """An oval drawn from the top, anticlockwise as most people write a 0."""
+    return [(cx - rx * math.sin(2 * math.pi * k / points), cy - ry * math.cos(2 * math.pi * k / points))
+            for k in range(points + 1)]
+
+
+# Digits as one stroke each, as most people write them, and two written stroke by stroke.
+ONE_STROKE = {
+    "0": [_oval(0.5, 0.5, 0.22, 0.36)],
+    "1": [[(0.50, 0.12), (0.50, 0.88)]],
+    "2": [[(0.30, 0.30), (0.38, 0.18), (0.55, 0.14), (0.68, 0.24), (0.66, 0.40), (0.30, 0.84), (0.72, 0.84)]],
+    "3": [[(0.30, 0.20), (0.50, 0.14), (0.66, 0.24), (0.62, 0.40), (0.45, 0.48), (0.64, 0.58), (0.68, 0.74),
+           (0.52, 0.86), (0.30, 0.80)]],
+    "4": [[(0.58, 0.85), (0.58, 0.14), (0.30, 0.62), (0.72, 0.62)]],
+    "5": [[(0.68, 0.15), (0.38, 0.15), (0.35, 0.45), (0.55, 0.42), (0.67, 0.58), (0.65, 0.76), (0.50, 0.86),
+           (0.32, 0.80)]],
+    "6": [[(0.62, 0.14), (0.45, 0.32), (0.36, 0.55), (0.38, 0.78), (0.52, 0.87), (0.65, 0.76), (0.62, 0.58),
+           (0.48, 0.54), (0.37, 0.62)]],
+    "7": [[(0.28, 0.18), (0.72, 0.18), (0.45, 0.88)]],
+    "8": [[(0.62, 0.22), (0.50, 0.13), (0.37, 0.22), (0.42, 0.38), (0.60, 0.58), (0.64, 0.76), (0.50, 0.87),
+           (0.36, 0.76), (0.40, 0.58), (0.58, 0.40), (0.62, 0.22)]],
+    "9": [[(0.64, 0.30), (0.55, 0.16), (0.40, 0.18), (0.35, 0.32), (0.45, 0.45), (0.62, 0.38), (0.64, 0.30),
+           (0.60, 0.60), (0.55, 0.88)]],
+}
+FOUR_IN_TWO_STROKES = [[(0.40, 0.15), (0.30, 0.55), (0.70, 0.55)], [(0.60, 0.30), (0.60, 0.85)]]
+SEVEN_IN_TWO_STROKES = [[(0.30, 0.20), (0.70, 0.20)], [(0.70, 0.20), (0.45, 0.85)]]
+
+
+def launch(playwright):
+    """Debian's Chromium, headless, with no calls home (this machine has no network)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def wait_for_pen(page, canvas: str = "#canvas") -> None:
+    """The editor selects the pen once the white sheet (its background) has loaded: then a stroke draws."""
+    page.locator(f"{canvas} button[aria-label=Brush].highlight").wait_for(state="attached")
+
+
+def sheet_upload(request) -> bool:
+    """The canvas sends its images to the server (Gradio's component_server) after each change, the loading of
+    its value included."""
+    return "component_server" in request.url
+
+
+def open_app(page, url: str, canvas: str = "#canvas") -> None:
+    """Open the page and wait until the canvas holds its whole value, the empty ink layer included: a stroke drawn
+    before that layer arrives is drawn on a layer the loading then replaces. A person takes longer than that to
+    start drawing; a test does not."""
+    with page.expect_request(sheet_upload):
+        page.goto(url)
+    wait_for_pen(page, canvas)
+
+
+def clear(page, button: str = "#clear") -> None:
+    """Press Clear and wait until the canvas has loaded the new blank sheet: loading it is a change, sent to the
+    server like a stroke (see open_app for why a test waits for it)."""
+    with page.expect_request(lambda request: "queue/join" in request.url):
+        page.locator(button).click()
+
+
+def headline(page, label: str = "#draw-label"):
+    """The Label's top digit, as a student reads it."""
+    return page.locator(f"{label} [data-testid=label-output-value]")
+
+
+def sheet_points(page, stroke: Stroke, canvas: str = "#canvas") -> list[tuple[float, float]]:
+    """A stroke's points in page pixels: the sheet is fitted and centred in the editor; 0.8 of it keeps clear
+    of its edges."""
+    box = page.locator(f"{canvas} canvas").first.bounding_box()
+    side = 0.8 * min(box["width"], box["height"])
+    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    return [(left + x * side, top + y * side) for x, y in stroke]
+
+
+def draw(page, strokes: list[Stroke], canvas: str = "#canvas") -> None:
+    """Draw with the mouse, stroke by stroke, a few moves a segment (the pen joins them with straight lines)."""
+    for stroke in strokes:
+        points = sheet_points(page, stroke, canvas)
+        page.mouse.move(*points[0])
+        page.mouse.down()
+        for (ax, ay), (bx, by) in pairwise(points):
+            for t in (1 / 3, 2 / 3, 1):
+                page.mouse.move(ax + (bx - ax) * t, ay + (by - ay) * t)
+        page.mouse.up()
