@@ -8,12 +8,12 @@ MNIST_DATA_DIR where the admin tab finds MNIST for training.
 
 import torch
 
-from mnist_app.auth import AdminAuth
-from mnist_app.corrections import CorrectionStore
-from mnist_app.jobs import TrainingJob
-from mnist_app.predict import Predictor
-from mnist_app.ui import CSS, HEAD, AppContext, build_app
-from mnist_app.versions import ModelVersions
+from mnist_app.reading.predict import Predictor
+from mnist_app.storage.corrections import CorrectionStore
+from mnist_app.storage.versions import ModelVersions
+from mnist_app.web.app import CSS, HEAD, AppContext, build_app
+from mnist_app.web.auth import AdminAuth
+from mnist_app.web.jobs import TrainingJob
 
 MAX_UPLOAD = "20mb"
 

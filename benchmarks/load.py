@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import sys
 import tempfile
 import threading
 import time
@@ -29,11 +28,10 @@ import numpy as np
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from mnist_app import render
+from mnist_app.testing import render
+from mnist_app.testing.app_process import start_app
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the app's start, as the tests do it
-from app_process import start_app  # noqa: E402
 
 PASSWORD = "load-benchmark-password"
 CANVAS_SIZE = 560

@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-from mnist_app import render
-from mnist_app.data import load_mnist
-from mnist_app.predict import Predictor
+from mnist_app.reading.predict import Predictor
+from mnist_app.testing import render
+from mnist_app.training.data import load_mnist
 
 
 def digits_for(seed: int, count: int, total: int) -> np.ndarray:

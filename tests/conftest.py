@@ -5,11 +5,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from app_process import start_app
-from browser import launch, open_app
-from mnist_files import write_mnist
 
-from mnist_app.predict import Predictor
+from mnist_app.reading.predict import Predictor
+from mnist_app.testing.app_process import start_app
+from mnist_app.testing.browser import launch, open_app
+from mnist_app.testing.mnist_files import write_mnist
 
 
 @dataclass

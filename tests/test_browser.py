@@ -1,7 +1,9 @@
 """The app in a real browser (Debian's chromium driven by Playwright): what a student and an admin see."""
 
 import pytest
-from browser import (
+from gradio_client import Client
+
+from mnist_app.testing.browser import (
     CHROMIUM,
     FOUR_IN_TWO_STROKES,
     NO_CHROMIUM,
@@ -12,9 +14,7 @@ from browser import (
     sheet_upload,
     wait_for_pen,
 )
-from gradio_client import Client
-
-from mnist_app.ui import START_HINT
+from mnist_app.web.app import START_HINT
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 READ_TIMEOUT_MS = 30_000  # stroke to answer takes 2-5 s here (canvas rendered in software on 2 shared cores)

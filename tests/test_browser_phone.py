@@ -1,28 +1,26 @@
 """The Draw tab on a phone: Chromium emulating a 390x844 touch screen, driven by finger strokes sent through the
 DevTools protocol. A stroke on the canvas draws and leaves the page where it was; the layout fits the screen."""
 
-from itertools import pairwise
-
 import pytest
-from browser import CHROMIUM, NO_CHROMIUM, ONE_STROKE, headline, open_app, sheet_points, sheet_upload, wait_for_pen
+
+from mnist_app.testing.browser import (
+    CHROMIUM,
+    NO_CHROMIUM,
+    ONE_STROKE,
+    PAGE_MOVES,
+    PHONE,
+    finger_draw,
+    headline,
+    open_app,
+    sheet_upload,
+    swipe,
+    wait_for_pen,
+)
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
-# A 390x844 phone. Real ones have 3 device pixels a CSS pixel; 2 here: layout and touch are in CSS pixels, and with
-# the canvas rendered in software the drawing here took 187 s at 3 and 69 s at 2 (shared 2-core machine, busy).
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
 # A 1 drawn upwards: on a page at its top, the finger movement that a touch screen turns into a scroll.
 UPWARD_ONE = [[(0.50, 0.88), (0.50, 0.12)]]
 READ_TIMEOUT_MS = 90_000  # the phone page renders the canvas in software at twice the pixels: slow here
-# Where the page has moved: the window's scroll, any scrolled element's, and the pinch zoom.
-PAGE_MOVES = """() => {
-  const moved = Array.from(document.querySelectorAll('*')).filter(e => e.scrollTop || e.scrollLeft)
-    .map(e => `${e.tagName}.${e.className}: ${e.scrollLeft},${e.scrollTop}`);
-  if (window.scrollX || window.scrollY) moved.push(`window: ${window.scrollX},${window.scrollY}`);
-  if (visualViewport.scale !== 1) moved.push(`zoom: ${visualViewport.scale}`);
-  return moved;
-}"""
-
-
 @pytest.fixture
 def phone(browser, app_server):
     context = browser.new_context(**PHONE)
@@ -33,31 +31,6 @@ def phone(browser, app_server):
     open_app(page, app_server.url)
     yield page
     context.close()
-
-
-def swipe(page, points: list[tuple[float, float]], steps: int = 3) -> list[list[str]]:
-    """One finger along the points (page pixels); how the page had moved after each segment. The touches go in as
-    the screen sends them (DevTools' Input.dispatchTouchEvent): Chromium makes pointer events and scrolls of them."""
-    screen = page.context.new_cdp_session(page)
-    x, y = points[0]
-    screen.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
-    moves = []
-    for (ax, ay), (bx, by) in pairwise(points):
-        for t in range(1, steps + 1):
-            point = {"x": ax + (bx - ax) * t / steps, "y": ay + (by - ay) * t / steps}
-            screen.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
-        moves.append(page.evaluate(PAGE_MOVES))
-    screen.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    screen.detach()
-    return moves
-
-
-def finger_draw(page, strokes: list[list[tuple[float, float]]]) -> list[list[str]]:
-    """Draw with a finger on the sheet in the middle of the canvas (as browser.draw does with the mouse)."""
-    moves = []
-    for stroke in strokes:
-        moves += swipe(page, sheet_points(page, stroke))
-    return moves
 
 
 def on_screen(page, selector: str) -> bool:

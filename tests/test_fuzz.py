@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from mnist_app.predict import InvalidImageError, NoDigitError, Prediction, Predictor
-from mnist_app.preprocess import prepare_digit
+from mnist_app.reading.mnist_style import prepare_digit
+from mnist_app.reading.predict import InvalidImageError, NoDigitError, Prediction, Predictor
 
 DOCUMENTED = (NoDigitError, InvalidImageError)
 # derandomize: CI sees the same examples on every run (a failure is reproducible, never a flake); to search

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mnist_files import write_mnist
 
-from mnist_app.data import MnistDataError
-from mnist_app.jobs import TrainingJob
-from mnist_app.models import build_model
-from mnist_app.train import TrainConfig
-from mnist_app.versions import SHIPPED, ModelVersions
-from mnist_app.weights import save_weights
+from mnist_app.storage.versions import SHIPPED, ModelVersions
+from mnist_app.storage.weights import save_weights
+from mnist_app.testing.mnist_files import write_mnist
+from mnist_app.training.data import MnistDataError
+from mnist_app.training.engine import TrainConfig
+from mnist_app.training.models import build_model
+from mnist_app.web.jobs import TrainingJob
 
 N_TEST = 200
 

@@ -3,7 +3,7 @@
 import importlib.util
 from pathlib import Path
 
-from app_process import ROOT
+from mnist_app.testing.app_process import ROOT
 
 
 def load_benchmark():

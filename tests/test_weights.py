@@ -3,8 +3,8 @@ import json
 import pytest
 import torch
 
-from mnist_app.models import MODELS, build_model, parameter_count
-from mnist_app.weights import WeightsError, load_weights, metadata_path, save_weights
+from mnist_app.storage.weights import WeightsError, load_weights, metadata_path, save_weights
+from mnist_app.training.models import MODELS, build_model, parameter_count
 
 
 @pytest.fixture

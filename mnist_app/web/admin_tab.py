@@ -17,16 +17,16 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from mnist_app.data import MnistDataError
-from mnist_app.evaluate import plot_confusion
-from mnist_app.fine_tune import deploy_refusal
-from mnist_app.jobs import JobStatus, RunResult, local_data_dir
-from mnist_app.models import MODELS, build_model, parameter_count
-from mnist_app.predict import Predictor
-from mnist_app.train import TrainConfig
-from mnist_app.ui import AppContext, pixelated
-from mnist_app.versions import VersionInfo
-from mnist_app.weights import read_metadata
+from mnist_app.reading.predict import Predictor
+from mnist_app.storage.versions import VersionInfo
+from mnist_app.storage.weights import read_metadata
+from mnist_app.training.data import MnistDataError
+from mnist_app.training.engine import TrainConfig
+from mnist_app.training.evaluate import plot_confusion
+from mnist_app.training.fine_tune import deploy_refusal
+from mnist_app.training.models import MODELS, build_model, parameter_count
+from mnist_app.web.app import AppContext, pixelated
+from mnist_app.web.jobs import JobStatus, RunResult, local_data_dir
 
 REFRESH_S = 1.0  # the curves refresh this often while the tab is unlocked
 CURVE_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e"}
@@ -226,7 +226,7 @@ def delete_version(ctx: AppContext, password: str, version_id: str) -> tuple[str
 
 
 def admin_tab(ctx: AppContext) -> None:
-    from mnist_app.ui_admin_corrections import corrections_section  # here: that module uses require_admin
+    from mnist_app.web.admin_corrections import corrections_section  # here: that module uses require_admin
 
     gr.Markdown("Retrain the network. The admin password is printed when the app starts (or set MNIST_ADMIN_PASSWORD).")
     with gr.Row():

@@ -14,14 +14,14 @@ from typing import Any
 import gradio as gr
 import numpy as np
 
-from mnist_app.auth import AdminAuth
-from mnist_app.corrections import CorrectionStore
-from mnist_app.explain import evidence_image, evidence_map
-from mnist_app.image_input import upright_preview
-from mnist_app.jobs import TrainingJob
-from mnist_app.predict import InvalidImageError, NoDigitError, NumberReading, Prediction, Predictor
-from mnist_app.ui_corrections import correct_drawing, correct_upload, correction_row
-from mnist_app.versions import ModelVersions
+from mnist_app.reading.decode import upright_preview
+from mnist_app.reading.explain import evidence_image, evidence_map
+from mnist_app.reading.predict import InvalidImageError, NoDigitError, NumberReading, Prediction, Predictor
+from mnist_app.storage.corrections import CorrectionStore
+from mnist_app.storage.versions import ModelVersions
+from mnist_app.web.auth import AdminAuth
+from mnist_app.web.correction_row import correct_drawing, correct_upload, correction_row
+from mnist_app.web.jobs import TrainingJob
 
 CANVAS_SIZE = 560  # 20x MNIST's 28 pixels
 CANVAS_SHOWN = 480  # the canvas's height on screen, in CSS pixels
@@ -36,7 +36,7 @@ CSS = """
 #canvas button[aria-label="Clear canvas"] { display: none; }
 .hint { min-height: 2.5em; }
 """
-# The classroom view (/classroom, mnist_app/ui_classroom.py): readable from the back of a room.
+# The classroom view (/classroom, mnist_app/web/classroom.py): readable from the back of a room.
 CSS += """
 #classroom-canvas button[aria-label="Clear canvas"] { display: none; }
 #classroom-seen img { image-rendering: pixelated; }
@@ -237,8 +237,8 @@ def show_upload(ctx: AppContext, image_path: str | None) -> tuple:
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:
-    from mnist_app.ui_admin import admin_tab  # here, not at the top: ui_admin uses AppContext from this module
-    from mnist_app.ui_classroom import CLASSROOM_PATH, classroom_page  # likewise
+    from mnist_app.web.admin_tab import admin_tab  # here, not at the top: ui_admin uses AppContext from this module
+    from mnist_app.web.classroom import CLASSROOM_PATH, classroom_page  # likewise
 
     with gr.Blocks(title="MNIST: draw a digit") as demo:
         gr.Markdown("# Handwritten digits\nDraw a digit or upload a photo, and watch the network read it.")

@@ -12,10 +12,18 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from mnist_app.image_input import EMPTY_CANVAS as EMPTY_CANVAS  # the errors and messages are part of this API
-from mnist_app.image_input import WORK_SIZE, NoDigitError, Picture, load_picture
-from mnist_app.image_input import InvalidImageError as InvalidImageError
-from mnist_app.segment import Component, Region, digit_groups, find_components, group_around, main_components, region_of
+from mnist_app.reading.decode import EMPTY_CANVAS as EMPTY_CANVAS  # the errors and messages are part of this API
+from mnist_app.reading.decode import WORK_SIZE, NoDigitError, Picture, load_picture
+from mnist_app.reading.decode import InvalidImageError as InvalidImageError
+from mnist_app.reading.segment import (
+    Component,
+    Region,
+    digit_groups,
+    find_components,
+    group_around,
+    main_components,
+    region_of,
+)
 
 NUMBER_WORK_SIZE = 512  # a number's digits are each a fraction of the picture: analyse it finer
 BACKGROUND_SIZE = 40  # long side of the lighting estimate: strokes vanish at this scale, shadows stay

@@ -1,4 +1,4 @@
-"""Accuracy, per-digit accuracy and the confusion matrix; `python -m mnist_app.evaluate`."""
+"""Accuracy, per-digit accuracy and the confusion matrix; `python -m mnist_app.training.evaluate`."""
 
 import argparse
 from pathlib import Path
@@ -67,9 +67,9 @@ def plot_confusion(confusion: np.ndarray, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from mnist_app.data import load_mnist
-    from mnist_app.models import parameter_count
-    from mnist_app.weights import load_weights
+    from mnist_app.storage.weights import load_weights
+    from mnist_app.training.data import load_mnist
+    from mnist_app.training.models import parameter_count
 
     parser = argparse.ArgumentParser(description="Evaluate weights on the MNIST test set.")
     parser.add_argument("--weights", type=Path, default=None, help="safetensors file (default: the shipped model)")

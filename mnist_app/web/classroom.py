@@ -8,8 +8,8 @@ import os
 
 import gradio as gr
 
-from mnist_app import ui
-from mnist_app.network import StudentAddress, student_address
+from mnist_app.web import app as ui
+from mnist_app.web.lan_address import StudentAddress, student_address
 
 CLASSROOM_PATH = "classroom"
 CANVAS_HEIGHT = "72vh"  # most of the screen's height, whatever the projector's resolution

@@ -12,13 +12,13 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
-from mnist_app.corrections import Correction
-from mnist_app.data import MnistDataError
-from mnist_app.fine_tune import CORRECTION_SHARE, EPOCHS, LR, MAX_MNIST_DROP_POINTS, FineTune, fine_tune_config
-from mnist_app.ui import AppContext, pixelated
-from mnist_app.ui_admin import require_admin
-from mnist_app.ui_corrections import as_digit, store_of
-from mnist_app.weights import read_metadata
+from mnist_app.storage.corrections import Correction
+from mnist_app.storage.weights import read_metadata
+from mnist_app.training.data import MnistDataError
+from mnist_app.training.fine_tune import CORRECTION_SHARE, EPOCHS, LR, MAX_MNIST_DROP_POINTS, FineTune, fine_tune_config
+from mnist_app.web.admin_tab import require_admin
+from mnist_app.web.app import AppContext, pixelated
+from mnist_app.web.correction_row import as_digit, store_of
 
 SHOWN = 200  # corrections in the gallery at most, newest first
 ALL = "all"
@@ -105,7 +105,7 @@ def export_corrections(ctx: AppContext, password: str) -> tuple[str, str]:
         raise gr.Error(f"Could not export the corrections: {e}") from None
     message = (
         f"Exported to `{folder}`: train-* hold the corrections fine-tuning trains on, t10k-* the held-out ones "
-        "(MNIST's IDX format: `mnist_app.data.load_mnist` and the training CLI's `--data` read the folder)."
+        "(MNIST's IDX format: `mnist_app.training.data.load_mnist` and the training CLI's `--data` read the folder)."
     )
     return message, str(download)
 

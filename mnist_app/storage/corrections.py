@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mnist_app.data import FILES
-from mnist_app.versions import app_home
-from mnist_app.weights import atomic_write_bytes
+from mnist_app.storage.versions import app_home
+from mnist_app.storage.weights import atomic_write_bytes
+from mnist_app.training.data import FILES
 
 DB_ENV = "MNIST_APP_DB"
 THUMBNAIL_PX = 96  # the original is kept this small: enough to tell a bad correction at a glance
@@ -178,7 +178,7 @@ class CorrectionStore:
         return images, np.array([c.label for c in chosen], dtype=np.uint8)
 
     def export(self, folder: Path) -> Path:
-        """Write the corrections as MNIST IDX files, which `mnist_app.data.load_mnist(folder)` reads:
+        """Write the corrections as MNIST IDX files, which `mnist_app.training.data.load_mnist(folder)` reads:
         train-* are those a fine-tune trains on, t10k-* the held-out ones. Also a zip of the four, returned."""
         folder = Path(folder)
         archive = io.BytesIO()

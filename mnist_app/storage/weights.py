@@ -15,9 +15,9 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from torch import nn
 
-from mnist_app.models import build_model, parameter_count
+from mnist_app.training.models import build_model, parameter_count
 
-PACKAGE_WEIGHTS = Path(__file__).resolve().parent.parent / "weights" / "default.safetensors"
+PACKAGE_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "default.safetensors"
 
 
 class WeightsError(ValueError):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_app.data import FILES
+from mnist_app.training.data import FILES
 
 
 @functools.cache

@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from mnist_app.data import (
+from mnist_app.storage.versions import ModelVersions, VersionInfo
+from mnist_app.storage.weights import load_weights
+from mnist_app.training.data import (
     FILES,
     MnistDataError,
     find_idx_file,
@@ -30,12 +32,10 @@ from mnist_app.data import (
     resolve_data_dir,
     split_validation,
 )
-from mnist_app.evaluate import confusion_matrix, logits_of
-from mnist_app.fine_tune import FineTune, fine_tune_report, fine_tune_summary, with_corrections
-from mnist_app.models import MODELS
-from mnist_app.train import TrainConfig, run_metadata, train
-from mnist_app.versions import ModelVersions, VersionInfo
-from mnist_app.weights import load_weights
+from mnist_app.training.engine import TrainConfig, run_metadata, train
+from mnist_app.training.evaluate import confusion_matrix, logits_of
+from mnist_app.training.fine_tune import FineTune, fine_tune_report, fine_tune_summary, with_corrections
+from mnist_app.training.models import MODELS
 
 MISTAKES_SHOWN = 32
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from torch import nn
 
-from mnist_app.weights import (
+from mnist_app.storage.weights import (
     PACKAGE_WEIGHTS,
     WeightsError,
     atomic_write_bytes,

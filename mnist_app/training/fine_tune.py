@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from mnist_app.data import Mnist, Splits
-from mnist_app.evaluate import logits_of
-from mnist_app.train import TrainConfig
+from mnist_app.training.data import Mnist, Splits
+from mnist_app.training.engine import TrainConfig
+from mnist_app.training.evaluate import logits_of
 
 EPOCHS = 2
 LR = 0.01  # a tenth of a full run's peak: adjust the weights, do not start over

@@ -15,12 +15,12 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from mnist_app.corrections import CorrectionStore
-from mnist_app.image_input import upright_preview
-from mnist_app.predict import InvalidImageError, NoDigitError, Prediction
+from mnist_app.reading.decode import upright_preview
+from mnist_app.reading.predict import InvalidImageError, NoDigitError, Prediction
+from mnist_app.storage.corrections import CorrectionStore
 
 if TYPE_CHECKING:  # ui imports this module to lay the row out
-    from mnist_app.ui import AppContext
+    from mnist_app.web.app import AppContext
 
 CROP_MARGIN = 0.25  # of the digit's box on each side, in the thumbnail of an upload
 

@@ -19,6 +19,18 @@ def _oval(cx: float, cy: float, rx: float, ry: float, points: int = 20) -> Strok
             for k in range(points + 1)]
 
 
+# A 390x844 phone. Real ones have 3 device pixels a CSS pixel; 2 here: layout and touch are in CSS pixels, and with
+# the canvas rendered in software the drawing here took 187 s at 3 and 69 s at 2 (shared 2-core machine, busy).
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+# Where the page has moved: the window's scroll, any scrolled element's, and the pinch zoom.
+PAGE_MOVES = """() => {
+  const moved = Array.from(document.querySelectorAll('*')).filter(e => e.scrollTop || e.scrollLeft)
+    .map(e => `${e.tagName}.${e.className}: ${e.scrollLeft},${e.scrollTop}`);
+  if (window.scrollX || window.scrollY) moved.push(`window: ${window.scrollX},${window.scrollY}`);
+  if (visualViewport.scale !== 1) moved.push(`zoom: ${visualViewport.scale}`);
+  return moved;
+}"""
+
 # Digits as one stroke each, as most people write them, and two written stroke by stroke.
 ONE_STROKE = {
     "0": [_oval(0.5, 0.5, 0.22, 0.36)],
@@ -97,3 +109,28 @@ def draw(page, strokes: list[Stroke], canvas: str = "#canvas") -> None:
             for t in (1 / 3, 2 / 3, 1):
                 page.mouse.move(ax + (bx - ax) * t, ay + (by - ay) * t)
         page.mouse.up()
+
+
+def swipe(page, points: list[tuple[float, float]], steps: int = 3) -> list[list[str]]:
+    """One finger along the points (page pixels); how the page had moved after each segment. The touches go in as
+    the screen sends them (DevTools' Input.dispatchTouchEvent): Chromium makes pointer events and scrolls of them."""
+    screen = page.context.new_cdp_session(page)
+    x, y = points[0]
+    screen.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    moves = []
+    for (ax, ay), (bx, by) in pairwise(points):
+        for t in range(1, steps + 1):
+            point = {"x": ax + (bx - ax) * t / steps, "y": ay + (by - ay) * t / steps}
+            screen.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
+        moves.append(page.evaluate(PAGE_MOVES))
+    screen.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    screen.detach()
+    return moves
+
+
+def finger_draw(page, strokes: list[list[tuple[float, float]]]) -> list[list[str]]:
+    """Draw with a finger on the sheet in the middle of the canvas (as browser.draw does with the mouse)."""
+    moves = []
+    for stroke in strokes:
+        moves += swipe(page, sheet_points(page, stroke))
+    return moves

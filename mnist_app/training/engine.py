@@ -1,8 +1,8 @@
 """The training engine, shared by the CLI, the benchmark and the app's admin tab.
 
-    python -m mnist_app.train --data DIR --model default --epochs 15 --out weights/default.safetensors
-    python -m mnist_app.train ... --init weights/default.safetensors --epochs 1 --lr 0.002 --no-augment  # fine-tune
-    torchrun --nproc_per_node 2 -m mnist_app.train ...   # the same, data-parallel
+    python -m mnist_app.training.engine --data DIR --model default --epochs 15 --out weights/default.safetensors
+    python -m mnist_app.training.engine ... --init weights/default.safetensors --epochs 1 --lr 0.002 --no-augment
+    torchrun --nproc_per_node 2 -m mnist_app.training.engine ...   # the same, data-parallel
 """
 
 import argparse
@@ -24,11 +24,11 @@ from safetensors.torch import save as save_tensors
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from mnist_app.augment import augment_batch
-from mnist_app.data import Mnist, Splits, fingerprint
-from mnist_app.evaluate import as_batch, loss_and_accuracy
-from mnist_app.models import build_model
-from mnist_app.weights import atomic_write_bytes
+from mnist_app.storage.weights import atomic_write_bytes
+from mnist_app.training.augment import augment_batch
+from mnist_app.training.data import Mnist, Splits, fingerprint
+from mnist_app.training.evaluate import as_batch, loss_and_accuracy
+from mnist_app.training.models import build_model
 
 
 @dataclass
@@ -261,8 +261,8 @@ def run_metadata(cfg: TrainConfig, result: TrainResult, test_acc: float, mnist: 
 def main(argv: list[str] | None = None) -> None:
     from tqdm import tqdm
 
-    from mnist_app.data import load_mnist, split_validation
-    from mnist_app.weights import WeightsError, load_weights, save_weights
+    from mnist_app.storage.weights import WeightsError, load_weights, save_weights
+    from mnist_app.training.data import load_mnist, split_validation
 
     defaults = TrainConfig()
     p = argparse.ArgumentParser(description="Train a model on MNIST and save it as safetensors + JSON.")

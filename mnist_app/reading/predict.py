@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mnist_app import preprocess
-from mnist_app.preprocess import InvalidImageError, NoDigitError
-from mnist_app.segment import Region, cut_candidates, piece_between
-from mnist_app.weights import load_weights
+from mnist_app.reading import mnist_style as preprocess
+from mnist_app.reading.mnist_style import InvalidImageError, NoDigitError
+from mnist_app.reading.segment import Region, cut_candidates, piece_between
+from mnist_app.storage.weights import load_weights
 
 __all__ = ["DigitBox", "InvalidImageError", "NoDigitError", "NumberReading", "Prediction", "Predictor"]
 
