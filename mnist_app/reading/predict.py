@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mnist_app.reading import mnist_style as preprocess
+from mnist_app.reading import mnist_style
 from mnist_app.reading.mnist_style import InvalidImageError, NoDigitError
 from mnist_app.reading.segment import Region, cut_candidates, piece_between
 from mnist_app.storage.weights import load_weights
@@ -95,24 +95,24 @@ class Predictor:
 
     def predict(self, image: object) -> Prediction:
         """The single digit in `image` (PIL image, numpy array, path, bytes or Sketchpad dict)."""
-        input28, _ = preprocess.prepare_digit(image)
+        input28, _ = mnist_style.prepare_digit(image)
         return self.classify(input28[None])[0]
 
     def read_number(self, image: object) -> NumberReading:
         """All digits in `image`, left to right, each with its box in the original image."""
-        ink, regions = preprocess.ink_regions(image)
+        ink, regions = mnist_style.ink_regions(image)
         digit_height = max(r.height for r in regions)
         digits = [d for region in regions for d in self.read_region(ink, region, digit_height)]
         return NumberReading("".join(str(d.prediction.digit) for d in digits), digits)
 
-    def read_region(self, ink: preprocess.Ink, region: Region, digit_height: int) -> list[DigitBox]:
+    def read_region(self, ink: mnist_style.Ink, region: Region, digit_height: int) -> list[DigitBox]:
         """One digit, or several touching ones. A region wide enough for two digits is read every way it can
         be cut at its thin columns into digit-wide pieces (segmentation by recognition), and the reading whose
         digits the model is surest of in all wins: the largest sum of log probabilities. Leaving the region
         whole gets a small bonus, so a cut must earn its place."""
-        whole = self.classify(preprocess.to_mnist(ink, region)[None])[0]
+        whole = self.classify(mnist_style.to_mnist(ink, region)[None])[0]
         if region.width < MAY_BE_TOUCHING * digit_height:
-            return [DigitBox(preprocess.original_box(ink, region.box), whole)]
+            return [DigitBox(mnist_style.original_box(ink, region.box), whole)]
         cuts = [0, *cut_candidates(region, digit_height), region.width]
         pieces = {
             (i, j): piece
@@ -121,7 +121,7 @@ class Predictor:
             if (i, j) != (0, len(cuts) - 1) and cuts[j] - cuts[i] <= WIDEST_PIECE * digit_height
             and (piece := piece_between(region, cuts[i], cuts[j], digit_height)) is not None
         }
-        read = self.classify(np.stack([preprocess.to_mnist(ink, p) for p in pieces.values()])) if pieces else []
+        read = self.classify(np.stack([mnist_style.to_mnist(ink, p) for p in pieces.values()])) if pieces else []
         options = {span: (piece, p) for (span, piece), p in zip(pieces.items(), read, strict=True)}
         options[0, len(cuts) - 1] = region, whole
         # best[j]: the surest reading of the ink left of cut j, as (score, pieces read)
@@ -135,4 +135,4 @@ class Predictor:
             ]
             if paths:
                 best[j] = max(paths, key=lambda path: path[0])
-        return [DigitBox(preprocess.original_box(ink, piece.box), p) for piece, p in best[len(cuts) - 1][1]]
+        return [DigitBox(mnist_style.original_box(ink, piece.box), p) for piece, p in best[len(cuts) - 1][1]]

@@ -16,9 +16,9 @@ from mnist_app.storage.corrections import Correction
 from mnist_app.storage.weights import read_metadata
 from mnist_app.training.data import MnistDataError
 from mnist_app.training.fine_tune import CORRECTION_SHARE, EPOCHS, LR, MAX_MNIST_DROP_POINTS, FineTune, fine_tune_config
-from mnist_app.web.admin_tab import require_admin
-from mnist_app.web.app import AppContext, pixelated
+from mnist_app.web.context import AppContext, require_admin
 from mnist_app.web.correction_row import as_digit, store_of
+from mnist_app.web.widgets import pixelated
 
 SHOWN = 200  # corrections in the gallery at most, newest first
 ALL = "all"

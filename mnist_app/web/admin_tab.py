@@ -25,17 +25,14 @@ from mnist_app.training.engine import TrainConfig
 from mnist_app.training.evaluate import plot_confusion
 from mnist_app.training.fine_tune import deploy_refusal
 from mnist_app.training.models import MODELS, build_model, parameter_count
-from mnist_app.web.app import AppContext, pixelated
+from mnist_app.web.admin_corrections import corrections_section
+from mnist_app.web.context import AppContext, require_admin
 from mnist_app.web.jobs import JobStatus, RunResult, local_data_dir
+from mnist_app.web.widgets import pixelated
 
 REFRESH_S = 1.0  # the curves refresh this often while the tab is unlocked
 CURVE_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e"}
 VERSION_COLUMNS = ["version", "architecture", "parameters", "val accuracy %", "test accuracy %", "created", "served"]
-
-
-def require_admin(ctx: AppContext, password: object) -> None:
-    if not ctx.auth.check(password):
-        raise gr.Error("Wrong admin password")
 
 
 def data_note(ctx: AppContext) -> str:
@@ -226,8 +223,6 @@ def delete_version(ctx: AppContext, password: str, version_id: str) -> tuple[str
 
 
 def admin_tab(ctx: AppContext) -> None:
-    from mnist_app.web.admin_corrections import corrections_section  # here: that module uses require_admin
-
     gr.Markdown("Retrain the network. The admin password is printed when the app starts (or set MNIST_ADMIN_PASSWORD).")
     with gr.Row():
         password = gr.Textbox(label="Admin password", type="password", scale=3, elem_id="admin-password")

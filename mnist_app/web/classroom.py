@@ -8,7 +8,8 @@ import os
 
 import gradio as gr
 
-from mnist_app.web import app as ui
+from mnist_app.web import widgets
+from mnist_app.web.context import AppContext
 from mnist_app.web.lan_address import StudentAddress, student_address
 
 CLASSROOM_PATH = "classroom"
@@ -30,20 +31,20 @@ def address_markdown(address: StudentAddress) -> str:
     return f"Phones cannot open this app yet. {address.advice}"
 
 
-def classroom_page(ctx: ui.AppContext, demo: gr.Blocks) -> None:
+def classroom_page(ctx: AppContext, demo: gr.Blocks) -> None:
     """Built inside `demo.route(...)`, so its components and events belong to the /classroom page."""
     address = gr.Markdown(elem_id="classroom-address")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            sketch = ui.drawing_canvas("classroom-canvas", CANVAS_HEIGHT)
+            sketch = widgets.drawing_canvas("classroom-canvas", CANVAS_HEIGHT)
             clear = gr.Button("Clear", variant="secondary", size="lg", elem_id="classroom-clear")
         with gr.Column(scale=2):
             label = gr.Label(num_top_classes=3, show_label=False, elem_id="classroom-label")
-            hint = gr.Markdown(ui.START_HINT, elem_id="classroom-hint", elem_classes="hint")
+            hint = gr.Markdown(widgets.START_HINT, elem_id="classroom-hint", elem_classes="hint")
             seen = gr.Image(
                 label="What the model sees", format="png", interactive=False,
                 height=200, elem_id="classroom-seen", buttons=[],
             )
-            explain = gr.Checkbox(label=ui.EXPLAIN_LABEL, elem_id="classroom-explain")
-    ui.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
+            explain = gr.Checkbox(label=widgets.EXPLAIN_LABEL, elem_id="classroom-explain")
+    widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
     demo.load(lambda: address_markdown(served_address(demo)), None, address, api_visibility="private")

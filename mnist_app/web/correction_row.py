@@ -4,12 +4,9 @@ The handlers read the drawing or photo again (a few milliseconds) rather than tr
 page last showed, so the stored input is exactly what the served model sees for that picture.
 """
 
-from __future__ import annotations
-
 import sqlite3
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
 
 import gradio as gr
 import numpy as np
@@ -18,9 +15,7 @@ from PIL import Image
 from mnist_app.reading.decode import upright_preview
 from mnist_app.reading.predict import InvalidImageError, NoDigitError, Prediction
 from mnist_app.storage.corrections import CorrectionStore
-
-if TYPE_CHECKING:  # ui imports this module to lay the row out
-    from mnist_app.web.app import AppContext
+from mnist_app.web.context import AppContext
 
 CROP_MARGIN = 0.25  # of the digit's box on each side, in the thumbnail of an upload
 

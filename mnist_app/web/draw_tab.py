@@ -1,0 +1,36 @@
+"""The Draw tab: a canvas, its prediction after each stroke, the correction row and the explanation."""
+
+from functools import partial
+
+import gradio as gr
+
+from mnist_app.web.context import AppContext
+from mnist_app.web.correction_row import correct_drawing, correction_row
+from mnist_app.web.widgets import EXPLAIN_LABEL, START_HINT, api_call, drawing_canvas, follow_drawing, label_value
+
+CANVAS_SHOWN = 480  # the canvas's height on screen, in CSS pixels
+
+
+def predict_drawing(ctx: AppContext, sketch: dict | None) -> dict[str, float]:
+    """API /predict_drawing: the Sketchpad's value in, the 10 digits' probabilities out."""
+    return label_value(api_call(ctx.predictor.predict, sketch))
+
+
+def draw_tab(ctx: AppContext) -> None:
+    with gr.Row():
+        with gr.Column(scale=3):
+            sketch = drawing_canvas("canvas", CANVAS_SHOWN)
+            clear = gr.Button("Clear", variant="secondary", elem_id="clear")
+        with gr.Column(scale=2):
+            hint = gr.Markdown(START_HINT, elem_id="draw-hint", elem_classes="hint")
+            label = gr.Label(num_top_classes=10, label="Prediction", elem_id="draw-label")
+            correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing")
+            seen = gr.Image(
+                label="What the model sees (28 x 28)", format="png", interactive=False,
+                height=240, elem_id="draw-seen", buttons=[],
+            )
+            explain = gr.Checkbox(label=EXPLAIN_LABEL, elem_id="draw-explain")
+    follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
+    gr.on(
+        [], partial(predict_drawing, ctx), sketch, label, api_name="predict_drawing", concurrency_id="predict",
+    )

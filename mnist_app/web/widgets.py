@@ -1,0 +1,149 @@
+"""The pieces the Draw tab and the classroom view share: the canvas, its handlers, and how a prediction is shown
+(the bars, the 28x28 the model saw, the hint when it is unsure)."""
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any, NamedTuple
+
+import gradio as gr
+import numpy as np
+
+from mnist_app.reading.explain import evidence_image, evidence_map
+from mnist_app.reading.predict import InvalidImageError, NoDigitError, Prediction
+from mnist_app.web.context import AppContext
+
+CANVAS_SIZE = 560  # 20x MNIST's 28 pixels
+PEN_RADIUS = 14  # a felt-tip pen on the canvas: about 1.4 MNIST pixels wide once scaled down
+SEEN_SCALE = 8  # the 28x28 input is shown 224 px wide, each pixel a sharp square
+START_HINT = "Draw a digit from 0 to 9: the prediction updates after each stroke."
+EXPLAIN_LABEL = "Explain: show which pixels decided"
+
+
+class DrawingView(NamedTuple):
+    """What a canvas's prediction shows, in the order of `follow_drawing`'s views: nothing, until a digit is drawn."""
+
+    label: dict[str, float] | None = None
+    seen: np.ndarray | None = None
+    hint: str = START_HINT
+
+
+class ClearedCanvas(NamedTuple):
+    """Clear's outputs: a blank sheet and no prediction (the canvas, then `DrawingView`'s fields)."""
+
+    sketch: dict
+    label: None = None
+    seen: None = None
+    hint: str = START_HINT
+
+
+def blank_paper() -> dict:
+    """The canvas's value when nothing is drawn: a white sheet and one empty ink layer.
+
+    The sheet: Gradio 6's Sketchpad starts with no tool selected when its value is empty, and its own clear
+    button drops the tool again, so a student's first stroke would draw nothing. With a background image the
+    editor selects the brush as soon as it has loaded that image (on page load and each time the server sets it).
+
+    The empty layer: the Sketchpad's front end drops the first change after it mounts, taking it for the one that
+    loading a value causes. Loading a background alone causes none (only loading layers does), so without a layer
+    the dropped change was the student's first stroke, and it was never read. With one, loading it is the change
+    that is dropped, and every stroke after it is read.
+    """
+    paper = np.full((CANVAS_SIZE, CANVAS_SIZE, 4), 255, np.uint8)
+    no_ink = np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)
+    return {"background": paper, "layers": [no_ink], "composite": None}
+
+
+def drawing_canvas(elem_id: str, height: int | str) -> gr.Sketchpad:
+    """The canvas of the Draw tab and the classroom view: a black felt-tip pen on a white sheet."""
+    return gr.Sketchpad(
+        value=blank_paper(),
+        canvas_size=(CANVAS_SIZE, CANVAS_SIZE),
+        height=height,
+        brush=gr.Brush(default_size=PEN_RADIUS, colors=["#000000"], color_mode="fixed"),
+        eraser=gr.Eraser(default_size=3 * PEN_RADIUS),
+        layers=False,
+        transforms=(),
+        type="numpy",
+        label="Canvas",
+        elem_id=elem_id,
+    )
+
+
+def label_value(prediction: Prediction) -> dict[str, float]:
+    return {str(digit): p for digit, p in enumerate(prediction.probabilities)}
+
+
+def pixelated(input28: np.ndarray, scale: int = SEEN_SCALE) -> np.ndarray:
+    """The model's 28x28 input (gray, or 28x28x3 RGB) in [0, 1] enlarged with square pixels, as uint8."""
+    image = np.round(np.clip(input28, 0, 1) * 255).astype(np.uint8)
+    return image.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def two_best(prediction: Prediction) -> tuple[int, int]:
+    """The top digit and the runner-up."""
+    ranked = np.argsort(prediction.probabilities)[::-1]
+    return int(ranked[0]), int(ranked[1])
+
+
+def doubt_hint(prediction: Prediction) -> str:
+    if prediction.confident:
+        return ""
+    first, second = two_best(prediction)
+    return (
+        f"**Not sure.** Maybe a {first} ({100 * prediction.probabilities[first]:.0f}%), "
+        f"maybe a {second} ({100 * prediction.probabilities[second]:.0f}%). "
+        "If it is not a digit, no answer is right."
+    )
+
+
+def show_drawing(
+    ctx: AppContext, sketch: dict | None, explain: bool = False,
+) -> DrawingView:
+    """Draw tab and classroom view, after each stroke: the probabilities, what the model saw (with `explain`,
+    tinted by which pixels decided between its two best guesses), and a hint when in doubt."""
+    if sketch is None:
+        return DrawingView()
+    predictor = ctx.predictor  # one model for the prediction and its explanation, even if a deploy swaps it
+    try:
+        prediction = predictor.predict(sketch)
+    except NoDigitError:
+        return DrawingView()
+    except (InvalidImageError, TypeError) as e:
+        return DrawingView(hint=f"**Cannot read the drawing:** {e}")
+    if not explain:
+        return DrawingView(label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction))
+    top, runner_up = two_best(prediction)
+    evidence = evidence_map(predictor.model, prediction.input28, top, runner_up)
+    legend = f"**Red:** evidence for {top}, **blue:** for {runner_up}."
+    hint = "\n\n".join(line for line in (doubt_hint(prediction), legend) if line)
+    return DrawingView(label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint)
+
+
+def clear_drawing() -> ClearedCanvas:
+    return ClearedCanvas(blank_paper())
+
+
+def follow_drawing(
+    ctx: AppContext, sketch: gr.Sketchpad, explain: gr.Checkbox, clear: gr.Button,
+    views: tuple[gr.Label, gr.Image, gr.Markdown],
+) -> None:
+    """Wire a canvas to its prediction, its "what the model sees" image and its hint (Draw tab, classroom view)."""
+    # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
+    # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
+    # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
+    for trigger in (sketch.change, explain.change):
+        trigger(
+            partial(show_drawing, ctx), [sketch, explain], list(views),
+            trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
+        )
+    clear.click(clear_drawing, None, [sketch, *views], show_progress="hidden", api_visibility="private")
+
+
+def api_call(read: Callable[[object], Any], image: object) -> Any:
+    """Run a predictor method; bad input becomes a gr.Error whose message reaches the API caller."""
+    if image is None:
+        raise gr.Error("No image was sent")
+    try:
+        return read(image)
+    except (NoDigitError, InvalidImageError, TypeError) as e:
+        raise gr.Error(str(e)) from None
