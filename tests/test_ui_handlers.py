@@ -146,10 +146,10 @@ def test_unlocking_shows_the_panel_the_data_note_and_the_versions(ctx):
 
 
 def test_the_refresh_timer_shows_the_state_and_stops_itself_on_a_wrong_password(ctx):
-    _, _, progress, *_ = admin_tab.refresh(ctx, PASSWORD, {})
+    progress = admin_tab.refresh(ctx, PASSWORD, {}).progress
     assert "idle" in progress and "No training has run" in progress
-    timer, panel, *_ = admin_tab.refresh(ctx, "wrong", {})
-    assert timer.active is False and panel["visible"] is False
+    locked = admin_tab.refresh(ctx, "wrong", {})
+    assert locked.timer.active is False and locked.panel["visible"] is False
 
 
 def test_missing_training_data_is_explained(ctx):

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -162,21 +162,43 @@ def training_status(ctx: AppContext, password: str) -> dict[str, Any]:
     }
 
 
-def refresh(ctx: AppContext, password: str, shown: dict) -> tuple:
+class AdminRefresh(NamedTuple):
+    """The timer's outputs, in the order `admin_tab` wires them; gr.skip() leaves a component as it is."""
+
+    shown: dict  # what the page already shows: the number of events and the last result's version
+    timer: Any = gr.skip()
+    panel: Any = gr.skip()
+    progress: Any = gr.skip()
+    loss: Any = gr.skip()
+    accuracy: Any = gr.skip()
+    confusion: Any = gr.skip()
+    mistakes: Any = gr.skip()
+    compare: Any = gr.skip()
+    versions: Any = gr.skip()
+    version: Any = gr.skip()
+
+
+def refresh(ctx: AppContext, password: str, shown: dict) -> AdminRefresh:
     """Timer tick: progress, curves when new events came, and the result views once per finished run.
     A wrong password stops the timer and hides the controls instead of failing every second."""
     if not ctx.auth.check(password):
-        return gr.Timer(active=False), gr.update(visible=False), *[gr.skip()] * 8, shown
+        return AdminRefresh(shown, timer=gr.Timer(active=False), panel=gr.update(visible=False))
     status = ctx.job.status()
-    loss, accuracy = gr.skip(), gr.skip()
+    view = AdminRefresh(
+        {"events": len(status.events), "result": status.result.version.id if status.result else None},
+        progress=progress_html(status),
+    )
     if len(status.events) != shown.get("events"):
         loss, accuracy = curves(status.events) if status.events else (None, None)  # a new run starts empty
-    result_id = status.result.version.id if status.result else None
-    views = [gr.skip()] * 5
+        view = view._replace(loss=loss, accuracy=accuracy)
+    result_id = view.shown["result"]
     if result_id is not None and result_id != shown.get("result"):
-        views = [*result_views(ctx, status.result), versions_table(ctx), version_choices(ctx, result_id)]
-    shown = {"events": len(status.events), "result": result_id}
-    return gr.skip(), gr.skip(), progress_html(status), loss, accuracy, *views, shown
+        confusion, mistakes, compare = result_views(ctx, status.result)
+        view = view._replace(
+            confusion=confusion, mistakes=mistakes, compare=compare, versions=versions_table(ctx),
+            version=version_choices(ctx, result_id),
+        )
+    return view
 
 
 def serve(ctx: AppContext, choose: Callable[[], VersionInfo]) -> None:
@@ -279,7 +301,8 @@ def admin_tab(ctx: AppContext) -> None:
     stop.click(partial(stop_training, ctx), password, message, api_name="admin_stop")
     timer.tick(
         partial(refresh, ctx), [password, shown],
-        [timer, panel, progress, loss_plot, accuracy_plot, confusion, mistakes, compare, versions, version, shown],
+        list(AdminRefresh(shown, timer, panel, progress, loss_plot, accuracy_plot, confusion, mistakes, compare,
+                          versions, version)),
         show_progress="hidden", api_visibility="private", concurrency_id="admin",
     )
     gr.on([], partial(training_status, ctx), password, status_json, api_name="admin_status")
