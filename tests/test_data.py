@@ -1,10 +1,19 @@
 import gzip
 
+import numpy as np
 import pytest
 import torch
 
 from mnist_app.testing.mnist_files import write_mnist
-from mnist_app.training.data import FILES, MnistDataError, load_mnist, read_idx, resolve_data_dir, split_validation
+from mnist_app.training.data import (
+    FILES,
+    MnistDataError,
+    idx_bytes,
+    load_mnist,
+    read_idx,
+    resolve_data_dir,
+    split_validation,
+)
 
 
 @pytest.mark.parametrize("gz", [True, False])
@@ -45,6 +54,13 @@ def test_truncated_gzip_stream_is_a_clear_error(tmp_path):
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(MnistDataError, match="cannot read"):
         load_mnist(tmp_path)
+
+
+def test_idx_bytes_read_back_as_written(tmp_path):
+    for array in (np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4), np.array([7, 0, 9], dtype=np.uint8)):
+        path = tmp_path / f"{array.ndim}d"
+        path.write_bytes(idx_bytes(array[::-1]))  # a view in reverse order: the bytes follow the array, not memory
+        assert np.array_equal(read_idx(path), array[::-1])
 
 
 def test_not_an_idx_file(tmp_path):

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from mnist_app.testing.mnist_files import write_mnist
-from mnist_app.training.evaluate import confusion_matrix
+from mnist_app.training.evaluate import confusion_matrix, parser
 
 
 def test_confusion_matrix_rows_are_true_digits():
@@ -30,3 +30,8 @@ def test_cli_prints_accuracy_parameters_and_confusion(tmp_path):
     rows = [[int(v) for v in line.split()[1:]] for line in lines[5:15]]
     assert len(rows) == 10 and all(len(r) == 10 for r in rows) and sum(map(sum, rows)) == 1000
     assert plot.stat().st_size > 5000 and plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_help_explains_every_option_and_its_default():
+    text = " ".join(parser().format_help().split())  # argparse wraps lines to the terminal
+    assert text.count("(default: ") == 3 and "--weights PATH safetensors file to evaluate" in text

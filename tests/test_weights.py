@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mnist_app.storage.weights import WeightsError, load_weights, metadata_path, save_weights
-from mnist_app.training.models import MODELS, build_model, parameter_count
+from mnist_app.training.models import ALIASES, MODELS, build_model, parameter_count
 
 
 @pytest.fixture
@@ -83,4 +83,12 @@ def test_shipped_weights_load_and_fit_the_budget():
 def test_every_registered_model_builds_and_runs():
     for name in MODELS:
         assert build_model(name)(torch.rand(2, 1, 28, 28)).shape == (2, 10)
-    assert parameter_count(build_model("default")) <= 200_000
+    assert parameter_count(build_model("compact")) <= 200_000
+
+
+def test_weights_saved_under_a_former_name_still_load(tmp_path):
+    assert "default" not in MODELS and ALIASES["default"] == "compact"
+    path = tmp_path / "old.safetensors"
+    save_weights(build_model("compact"), path, {"architecture": "default"})  # as versions saved before the rename
+    model, meta = load_weights(path)
+    assert meta["architecture"] == "default" and parameter_count(model) == parameter_count(build_model("compact"))

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.storage.versions import app_home
-from mnist_app.storage.weights import atomic_write_bytes
-from mnist_app.training.data import FILES
+from mnist_app.training.data import FILES, idx_bytes
 
 DB_ENV = "MNIST_APP_DB"
 THUMBNAIL_PX = 96  # the original is kept this small: enough to tell a bad correction at a glance
@@ -97,11 +97,6 @@ def thumbnail_png(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.convert("RGB").save(out, format="PNG", optimize=True)
     return out.getvalue()
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
 
 
 class CorrectionStore:

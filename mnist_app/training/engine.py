@@ -1,30 +1,29 @@
-"""The training engine, shared by the CLI, the benchmark and the app's admin tab.
+"""The training engine, shared by the CLI (`mnist_app.training.train`), the benchmark and the app's admin tab.
 
-    python -m mnist_app.training.engine --data DIR --model default --epochs 15 --out weights/default.safetensors
-    python -m mnist_app.training.engine ... --init weights/default.safetensors --epochs 1 --lr 0.002 --no-augment
-    torchrun --nproc_per_node 2 -m mnist_app.training.engine ...   # the same, data-parallel
+`train` is one flat loop over epochs; the pieces it is made of (the optimizer, a training step, one epoch,
+the running statistics, validation, checkpoints) are plain functions above it.
 """
 
-import argparse
 import json
 import math
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from safetensors.torch import load as load_tensors
+from safetensors import safe_open
 from safetensors.torch import save as save_tensors
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from mnist_app.storage.weights import atomic_write_bytes
+from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.training.augment import augment_batch
 from mnist_app.training.data import Mnist, Splits, fingerprint
 from mnist_app.training.evaluate import as_batch, loss_and_accuracy
@@ -33,7 +32,7 @@ from mnist_app.training.models import build_model
 
 @dataclass
 class TrainConfig:
-    model: str = "default"
+    model: str = "compact"
     epochs: int = 15
     batch_size: int = 128  # global: split across DDP processes
     lr: float = 0.1  # peak of the one-cycle schedule
@@ -89,9 +88,122 @@ def pick_device() -> torch.device:
     return torch.device("cpu")
 
 
+class Shard(NamedTuple):
+    """This process's part of the run: under DDP each of `world` processes takes every world-th image."""
+
+    rank: int
+    world: int
+    batch: int  # images per step in this process
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.SGD:
+    """Nesterov SGD; weight decay on weights only, not on biases and batch-norm scales."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    return torch.optim.SGD(
+        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
+    )
+
+
 def optimizer_params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
     """Every parameter the optimizer holds, across its groups (with and without weight decay)."""
     return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+def train_step(
+    net: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, lr: float, cfg: TrainConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One SGD step at learning rate `lr`; returns the loss and the logits."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=x.device.type == "cuda"):
+        logits = net(x.contiguous(memory_format=torch.channels_last))
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach(), logits
+
+
+@dataclass
+class Progress:
+    """Where the run is, and the training loss and accuracy summed since the last event."""
+
+    step: int
+    steps_per_epoch: int
+    total_steps: int
+    images_per_step: int  # all processes together
+    train_s: float  # training time so far, evaluation excluded
+    lr: float
+    loss_sum: torch.Tensor  # kept on the device: reading it each step would stall the GPU
+    correct: torch.Tensor
+    seen: int = 0
+    start_step: int = field(init=False)  # speed counts this process's own steps, not a resumed run's earlier ones
+    start_s: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start_step, self.start_s = self.step, self.train_s
+
+    def record(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, lr: float, seconds: float) -> None:
+        self.loss_sum += loss * len(y)
+        self.correct += (logits.argmax(1) == y).sum()
+        self.seen, self.step = self.seen + len(y), self.step + 1
+        self.train_s, self.lr = self.train_s + seconds, lr
+
+    def event(self, kind: str, val: tuple[float, float] | None = None) -> TrainEvent:
+        """Report the statistics since the last event, and start summing afresh."""
+        rate = (self.step - self.start_step) * self.images_per_step / max(self.train_s - self.start_s, 1e-9)
+        ev = TrainEvent(
+            kind, self.step / self.steps_per_epoch, self.step, self.total_steps,
+            loss=(self.loss_sum / max(self.seen, 1)).item(), train_acc=(self.correct / max(self.seen, 1)).item(),
+            lr=self.lr, images_per_s=rate,
+            eta_s=(self.total_steps - self.step) * self.images_per_step / max(rate, 1e-9), train_s=self.train_s,
+            val_loss=val[0] if val else None, val_acc=val[1] if val else None,
+        )
+        self.loss_sum.zero_(), self.correct.zero_()
+        self.seen = 0
+        return ev
+
+
+def train_epoch(
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    data: Splits,
+    epoch: int,
+    cfg: TrainConfig,
+    shard: Shard,
+    progress: Progress,
+    should_stop: Callable[[], bool],
+) -> Iterator[None]:
+    """Train one epoch, yielding after each step (off the clock, for events); it ends early when should_stop().
+    The order and the augmentation depend only on the seed and the epoch, so a resumed run repeats them."""
+    gen = torch.Generator(device=data.train_images.device).manual_seed(cfg.seed * 100_003 + epoch)
+    order = torch.randperm(len(data.train_images), generator=gen, device=gen.device)[shard.rank :: shard.world]
+    net.train()
+    for b in range(progress.steps_per_epoch):
+        if should_stop():
+            return
+        start = time.perf_counter()
+        idx = order[b * shard.batch : (b + 1) * shard.batch]
+        x, y = as_batch(data.train_images[idx]), data.train_labels[idx]
+        if cfg.augment:
+            x = augment_batch(x, gen)
+        lr = one_cycle_lr(progress.step, progress.total_steps, cfg.lr, cfg.warmup)
+        loss, logits = train_step(net, optimizer, x, y, lr, cfg)
+        progress.record(loss, logits, y, lr, time.perf_counter() - start)
+        yield
+
+
+def validate(model: nn.Module, data: Splits, progress: Progress, state: dict, best: dict) -> TrainEvent:
+    """Measure on the validation split; the weights become `best` when they beat every earlier check."""
+    val = loss_and_accuracy(model, data.val_images, data.val_labels)
+    ev = progress.event("eval", val)
+    if val[1] > state["best_val_acc"]:
+        state.update(best_val_acc=val[1], best_epoch=ev.epoch)
+        best.clear()
+        best.update({k: v.detach().clone() for k, v in model.state_dict().items()})
+    return ev
 
 
 def save_checkpoint(path: Path, model: nn.Module, best: dict, optimizer: torch.optim.Optimizer, state: dict) -> None:
@@ -105,10 +217,9 @@ def save_checkpoint(path: Path, model: nn.Module, best: dict, optimizer: torch.o
 
 
 def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
-    raw = path.read_bytes()
-    tensors = load_tensors(raw)
-    header_len = int.from_bytes(raw[:8], "little")
-    state = json.loads(json.loads(raw[8 : 8 + header_len])["__metadata__"]["state"])
+    with safe_open(path, "pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+        state = json.loads(f.metadata()["state"])
     device = next(model.parameters()).device
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
     for i, p in enumerate(optimizer_params(optimizer)):
@@ -122,6 +233,18 @@ def same_run(saved: dict, wanted: dict) -> bool:
     """Whether a checkpoint can be resumed: everything but thread and reporting settings must match."""
     ignore = {"threads", "event_every"}
     return {k: v for k, v in saved.items() if k not in ignore} == {k: v for k, v in wanted.items() if k not in ignore}
+
+
+def resume(
+    checkpoint: Path | None, model: nn.Module, optimizer: torch.optim.Optimizer, cfg: TrainConfig
+) -> tuple[dict, dict]:
+    """The best weights so far and the run's state: from `checkpoint` when it exists, else a fresh start."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return {}, {"epoch": 0, "best_val_acc": -1.0, "best_epoch": 0.0, "train_s": 0.0}
+    best, state = load_checkpoint(Path(checkpoint), model, optimizer)
+    if not same_run(state.get("config", {}), asdict(cfg)):
+        raise ValueError(f"{checkpoint} was made with other settings; delete it or pass the same ones")
+    return best, state
 
 
 def train(
@@ -138,108 +261,52 @@ def train(
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
     device = pick_device()
     torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // world))
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # before building: it decides the initial weights
     emit = on_event if (on_event and rank == 0) else (lambda event: None)
+    should_stop = should_stop or (lambda: False)
 
     model = build_model(cfg.model)
     if initial_state is not None:
         model.load_state_dict(initial_state)
     model = model.to(device, memory_format=torch.channels_last)
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
-    optimizer = torch.optim.SGD(
-        [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
-    )
-    train_x, train_y = data.train_images.to(device), data.train_labels.to(device)
-    per_rank_batch = max(1, cfg.batch_size // world)
-    steps_per_epoch = len(train_x) // world // per_rank_batch
-    total_steps = steps_per_epoch * cfg.epochs
+    optimizer = make_optimizer(model, cfg)
+    data = Splits(data.train_images.to(device), data.train_labels.to(device), data.val_images, data.val_labels)
+    shard = Shard(rank, world, batch=max(1, cfg.batch_size // world))
+    steps_per_epoch = len(data.train_images) // world // shard.batch
     if steps_per_epoch == 0:
-        raise ValueError(f"{len(train_x)} training images are fewer than one batch of {cfg.batch_size}")
-
-    best, state = {}, {"epoch": 0, "best_val_acc": -1.0, "best_epoch": 0.0, "train_s": 0.0}
-    if checkpoint is not None and Path(checkpoint).exists():
-        best, state = load_checkpoint(Path(checkpoint), model, optimizer)
-        if not same_run(state.get("config", {}), asdict(cfg)):
-            raise ValueError(f"{checkpoint} was made with other settings; delete it or pass the same ones")
+        raise ValueError(f"{len(data.train_images)} training images are fewer than one batch of {cfg.batch_size}")
+    best, state = resume(checkpoint, model, optimizer, cfg)
     net = DistributedDataParallel(model) if distributed else model
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    zero = torch.zeros((), device=device)
+    progress = Progress(
+        state["epoch"] * steps_per_epoch, steps_per_epoch, steps_per_epoch * cfg.epochs, shard.batch * world,
+        train_s=state["train_s"], lr=cfg.lr, loss_sum=zero.clone(), correct=zero.clone(),
+    )
 
-    history: list[TrainEvent] = []
-    step, stopped = state["epoch"] * steps_per_epoch, False
-    train_s, run_start_step, run_start_s = state["train_s"], step, state["train_s"]
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device)
-    seen, tick, last_step = 0, time.perf_counter(), step
-
-    def event(kind: str, val: tuple[float, float] | None = None) -> TrainEvent:
-        nonlocal loss_sum, correct, seen, last_step
-        rate = (step - run_start_step) * per_rank_batch * world / max(train_s - run_start_s, 1e-9)
-        ev = TrainEvent(
-            kind, step / steps_per_epoch, step, total_steps,
-            loss=(loss_sum / max(seen, 1)).item(), train_acc=(correct / max(seen, 1)).item(),
-            lr=optimizer.param_groups[0]["lr"], images_per_s=rate,
-            eta_s=(total_steps - step) * per_rank_batch * world / max(rate, 1e-9), train_s=train_s,
-            val_loss=val[0] if val else None, val_acc=val[1] if val else None,
-        )
-        loss_sum.zero_(), correct.zero_()
-        seen, last_step = 0, step
-        return ev
-
-    def validate() -> None:
-        val = loss_and_accuracy(model, data.val_images, data.val_labels)
-        ev = event("eval", val)
-        history.append(ev)
-        if val[1] > state["best_val_acc"]:
-            state.update(best_val_acc=val[1], best_epoch=ev.epoch)
-            best.clear()
-            best.update({k: v.detach().clone() for k, v in model.state_dict().items()})
-        emit(ev)
-
+    history: list[TrainEvent] = []  # the validations
+    stopped = False
     for epoch in range(state["epoch"], cfg.epochs):
-        gen = torch.Generator(device=device).manual_seed(cfg.seed * 100_003 + epoch)
-        order = torch.randperm(len(train_x), generator=gen, device=device)[rank::world]
-        net.train()
-        for b in range(steps_per_epoch):
-            if should_stop is not None and should_stop():
-                stopped = True
-                break
-            idx = order[b * per_rank_batch : (b + 1) * per_rank_batch]
-            x, y = as_batch(train_x[idx]), train_y[idx]
-            if cfg.augment:
-                x = augment_batch(x, gen)
-            for group in optimizer.param_groups:
-                group["lr"] = one_cycle_lr(step, total_steps, cfg.lr, cfg.warmup)
-            with autocast:
-                logits = net(x.contiguous(memory_format=torch.channels_last))
-                loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach() * len(y)
-            correct += (logits.argmax(1) == y).sum()
-            seen, step = seen + len(y), step + 1
-            now = time.perf_counter()
-            train_s, tick = train_s + now - tick, now
-            if cfg.eval_every and step % cfg.eval_every == 0:
-                validate()
-            elif step % cfg.event_every == 0:
-                emit(event("step"))
-            tick = time.perf_counter()
+        for _ in train_epoch(net, optimizer, data, epoch, cfg, shard, progress, should_stop):
+            if cfg.eval_every and progress.step % cfg.eval_every == 0:
+                history.append(validate(model, data, progress, state, best))
+                emit(history[-1])
+            elif progress.step % cfg.event_every == 0:
+                emit(progress.event("step"))
+        stopped = progress.step < (epoch + 1) * steps_per_epoch  # the epoch ended early: should_stop()
         if stopped:
             break
-        if not cfg.eval_every or step % cfg.eval_every:
-            validate()
-        tick = time.perf_counter()
-        state.update(epoch=epoch + 1, train_s=train_s, config=asdict(cfg))
+        if not cfg.eval_every or progress.step % cfg.eval_every:
+            history.append(validate(model, data, progress, state, best))
+            emit(history[-1])
+        state.update(epoch=epoch + 1, train_s=progress.train_s, config=asdict(cfg))
         if checkpoint is not None and rank == 0:
             save_checkpoint(Path(checkpoint), model, best, optimizer, state)
     if not best:  # stopped before the first validation: the current weights are all there is
-        validate()
+        history.append(validate(model, data, progress, state, best))
+        emit(history[-1])
     model.load_state_dict(best)
-    emit(event("done"))
-    return TrainResult(model.eval(), state["best_val_acc"], state["best_epoch"], stopped, train_s, history)
+    emit(progress.event("done"))
+    return TrainResult(model.eval(), state["best_val_acc"], state["best_epoch"], stopped, progress.train_s, history)
 
 
 def run_metadata(cfg: TrainConfig, result: TrainResult, test_acc: float, mnist: Mnist, world_size: int = 1) -> dict:
@@ -256,78 +323,3 @@ def run_metadata(cfg: TrainConfig, result: TrainResult, test_acc: float, mnist: 
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data_hash": fingerprint(mnist.train_images, mnist.train_labels),
     }
-
-
-def main(argv: list[str] | None = None) -> None:
-    from tqdm import tqdm
-
-    from mnist_app.storage.weights import WeightsError, load_weights, save_weights
-    from mnist_app.training.data import load_mnist, split_validation
-
-    defaults = TrainConfig()
-    p = argparse.ArgumentParser(description="Train a model on MNIST and save it as safetensors + JSON.")
-    p.add_argument("--data", default=None, help="folder of MNIST IDX files (or set MNIST_DATA_DIR)")
-    p.add_argument("--model", default=defaults.model)
-    p.add_argument("--epochs", type=int, default=defaults.epochs)
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    p.add_argument("--lr", type=float, default=defaults.lr)
-    p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
-    p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--val-size", type=int, default=5000)
-    p.add_argument("--threads", type=int, default=defaults.threads)
-    p.add_argument("--out", type=Path, required=True, help="where to write NAME.safetensors (+ NAME.json)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT's checkpoint if there is one")
-    p.add_argument("--init", type=Path, help="start from these weights (a fine-tune); --model must match")
-    args = p.parse_args(argv)
-
-    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
-    if distributed:
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    rank = dist.get_rank() if distributed else 0
-    cfg = TrainConfig(
-        model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-        label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
-    )
-    initial_state, base_meta = None, None
-    if args.init is not None:
-        try:
-            base, base_meta = load_weights(args.init)
-        except WeightsError as e:
-            p.error(f"--init: {e}")
-        if base_meta["architecture"] != cfg.model:
-            p.error(f"--init {args.init} holds a {base_meta['architecture']!r} model, not --model {cfg.model!r}")
-        initial_state = base.state_dict()
-    mnist = load_mnist(args.data)
-    splits = split_validation(mnist.train_images, mnist.train_labels, args.val_size, seed=0)
-    checkpoint = args.out.with_suffix(".ckpt.safetensors")
-    if not args.resume:
-        checkpoint.unlink(missing_ok=True)
-
-    bar = tqdm(total=cfg.epochs * (len(splits.train_images) // cfg.batch_size), disable=rank != 0, unit="step")
-
-    def show(ev: TrainEvent) -> None:
-        bar.update(ev.step - bar.n)
-        shown = {"loss": f"{ev.loss:.3f}", "acc": f"{ev.train_acc:.4f}", "img/s": f"{ev.images_per_s:.0f}"}
-        if ev.val_acc is not None:
-            shown["val"] = f"{ev.val_acc:.4f}"
-            bar.write(f"epoch {ev.epoch:.2f}: val loss {ev.val_loss:.4f} acc {ev.val_acc:.4f}")
-        bar.set_postfix(shown)
-
-    result = train(cfg, splits, on_event=show, checkpoint=checkpoint, initial_state=initial_state)
-    bar.close()
-    if rank == 0:
-        _, test_acc = loss_and_accuracy(result.model, mnist.test_images, mnist.test_labels)
-        world_size = dist.get_world_size() if distributed else 1
-        meta = run_metadata(cfg, result, test_acc, mnist, world_size)
-        if base_meta is not None:
-            meta["started_from"] = {"weights": args.init.name} | base_meta
-        save_weights(result.model, args.out, meta)
-        checkpoint.unlink(missing_ok=True)
-        print(f"test accuracy: {100 * test_acc:.2f}%  (best val {100 * result.best_val_acc:.2f}%) -> {args.out}")
-    if distributed:
-        dist.destroy_process_group()
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,7 @@
-"""Accuracy, per-digit accuracy and the confusion matrix; `python -m mnist_app.training.evaluate`."""
+"""Accuracy, per-digit accuracy and the confusion matrix.
+
+    mnist-evaluate --weights PATH --plot confusion.png    # or python -m mnist_app.training.evaluate ...
+"""
 
 import argparse
 from pathlib import Path
@@ -6,7 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 from torch import nn
+
+from mnist_app.storage.weights import PACKAGE_WEIGHTS, load_weights
+from mnist_app.training.data import DATA_ENV, load_mnist
+from mnist_app.training.models import parameter_count
 
 
 def as_batch(images: torch.Tensor) -> torch.Tensor:
@@ -49,41 +57,38 @@ def format_report(confusion: np.ndarray, parameters: int) -> str:
     return "\n".join(lines)
 
 
-def plot_confusion(confusion: np.ndarray, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 5.5))
+def confusion_figure(confusion: np.ndarray) -> Figure:
+    """The confusion matrix as a matplotlib Figure (no pyplot: its global state is not safe in a server)."""
+    fig = Figure(figsize=(6, 5.5))
+    ax = fig.subplots()
     # Log colour scale: the errors, not the huge diagonal, are what one looks for.
     ax.imshow(np.log1p(confusion), cmap="Blues")
     for (t, p), v in np.ndenumerate(confusion):
         ax.text(p, t, str(v), ha="center", va="center", fontsize=7, color="white" if t == p else "black")
     ax.set(xticks=range(10), yticks=range(10), xlabel="predicted", ylabel="true digit", title="MNIST test confusion")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        description="Evaluate weights on the MNIST test set.", formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    p.add_argument("--weights", type=Path, metavar="PATH", default=PACKAGE_WEIGHTS, help="safetensors file to evaluate")
+    p.add_argument("--data", metavar="DIR", help=f"folder of MNIST IDX files (else ${DATA_ENV}, else a download)")
+    p.add_argument("--plot", type=Path, metavar="PNG", help="also save the confusion matrix as this PNG")
+    return p
 
 
 def main(argv: list[str] | None = None) -> None:
-    from mnist_app.storage.weights import load_weights
-    from mnist_app.training.data import load_mnist
-    from mnist_app.training.models import parameter_count
-
-    parser = argparse.ArgumentParser(description="Evaluate weights on the MNIST test set.")
-    parser.add_argument("--weights", type=Path, default=None, help="safetensors file (default: the shipped model)")
-    parser.add_argument("--data", default=None, help="folder of MNIST IDX files (or set MNIST_DATA_DIR)")
-    parser.add_argument("--plot", type=Path, default=None, help="save the confusion matrix as a PNG")
-    args = parser.parse_args(argv)
-
+    args = parser().parse_args(argv)
     model, _ = load_weights(args.weights)
     mnist = load_mnist(args.data)
     predicted = logits_of(model, mnist.test_images).argmax(1).numpy()
     confusion = confusion_matrix(predicted, mnist.test_labels.numpy())
     print(format_report(confusion, parameter_count(model)))
     if args.plot:
-        plot_confusion(confusion, args.plot)
+        confusion_figure(confusion).savefig(args.plot, dpi=120)
         print(f"saved {args.plot}")
 
 

@@ -1,6 +1,6 @@
 """Fine-tuning the served model on MNIST plus the class's corrections, and the gate before deploying it.
 
-The training engine is the usual one (`train.train`), started from the served model's weights with
+The training engine is the usual one (`engine.train`), started from the served model's weights with
 the corrections mixed into MNIST's training split. Each correction is repeated so that together they
 make a few percent of an epoch: enough to be learnt, too few to crowd out MNIST.
 """
@@ -17,6 +17,7 @@ from torch import nn
 from mnist_app.training.data import Mnist, Splits
 from mnist_app.training.engine import TrainConfig
 from mnist_app.training.evaluate import logits_of
+from mnist_app.training.models import model_name
 
 EPOCHS = 2
 LR = 0.01  # a tenth of a full run's peak: adjust the weights, do not start over
@@ -44,10 +45,12 @@ def from_scratch_training(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def fine_tune_config(base_meta: dict[str, Any], epochs: int = EPOCHS, lr: float = LR) -> TrainConfig:
-    """The base model's own training settings (label smoothing, augmentation...) with fewer epochs and a lower lr."""
+    """The base model's own training settings (label smoothing, augmentation...) with fewer epochs and a lower lr.
+    The architecture is the registry's name for it: a base saved as "default" trains as "compact"."""
     known = {f.name for f in fields(TrainConfig)}
     training = {k: v for k, v in from_scratch_training(base_meta).items() if k in known}
-    return replace(TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr, threads=0)
+    model = model_name(base_meta["architecture"])
+    return replace(TrainConfig(**training), model=model, epochs=epochs, lr=lr, threads=0)
 
 
 def repeats(corrections: int, mnist_images: int, share: float) -> int:

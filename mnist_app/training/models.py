@@ -78,7 +78,7 @@ def fast_cnn() -> nn.Module:
     )
 
 
-def mnist_app_net() -> nn.Module:
+def compact_net() -> nn.Module:
     """The engine's default: three conv blocks with batch norm (128k params), quicker to train on a CPU."""
     return nn.Sequential(
         Normalize(),
@@ -95,7 +95,7 @@ def full_res_net() -> nn.Module:
 
 
 MODELS: dict[str, Callable[[], nn.Module]] = {
-    "default": mnist_app_net,
+    "compact": compact_net,
     "full_res": full_res_net,
     "fast": fast_cnn,
     "tutorial": tutorial_net,
@@ -104,10 +104,19 @@ MODELS: dict[str, Callable[[], nn.Module]] = {
 }
 
 
+# Former names, still loadable: versions and weights saved before the rename record them as their architecture.
+ALIASES = {"default": "compact"}
+
+
+def model_name(name: str) -> str:
+    """The registry's name for `name`: a former name resolved, any other returned as it is."""
+    return ALIASES.get(name, name)
+
+
 def build_model(name: str) -> nn.Module:
-    if name not in MODELS:
+    if model_name(name) not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
-    return MODELS[name]()
+    return MODELS[model_name(name)]()
 
 
 def parameter_count(model: nn.Module) -> int:

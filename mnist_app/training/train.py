@@ -1,0 +1,142 @@
+"""Train a model on MNIST from the command line (`mnist-train`); under torchrun, data-parallel.
+
+    python -m mnist_app.training.train --data DIR --model compact --epochs 15   # a new version in the model store
+    python -m mnist_app.training.train ... --out weights/shipped.safetensors      # or a file of its own
+    python -m mnist_app.training.train ... --init weights/shipped.safetensors --epochs 1 --lr 0.002 --no-augment
+    torchrun --nproc_per_node 2 -m mnist_app.training.train ...   # the same, data-parallel
+"""
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from tqdm import tqdm
+
+from mnist_app.storage.versions import ModelVersions
+from mnist_app.storage.weights import WeightsError, load_weights, save_weights
+from mnist_app.training.data import DATA_ENV, load_mnist, split_validation
+from mnist_app.training.engine import TrainConfig, TrainEvent, run_metadata, train
+from mnist_app.training.evaluate import loss_and_accuracy
+from mnist_app.training.models import MODELS, model_name
+
+VAL_SIZE = 5000
+
+
+def parser() -> argparse.ArgumentParser:
+    defaults = TrainConfig()
+    p = argparse.ArgumentParser(
+        description="Train a model on MNIST and save it as safetensors + JSON.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = p.add_argument
+    add("--data", metavar="DIR", help=f"folder of MNIST IDX files (else ${DATA_ENV}, else a download)")
+    # model_name runs before the choices are checked: "default", the compact net's former name, still works.
+    add("--model", type=model_name, choices=list(MODELS), default=defaults.model, help="architecture")
+    add("--epochs", type=int, default=defaults.epochs, help="passes over the training split")
+    add("--batch-size", type=int, default=defaults.batch_size, help="images per step, all processes together")
+    add("--lr", type=float, default=defaults.lr, help="peak learning rate of the one-cycle schedule")
+    add("--seed", type=int, default=defaults.seed, help="decides the initial weights, the order and the warps")
+    add("--label-smoothing", type=float, default=defaults.label_smoothing, help="label smoothing of the loss")
+    add("--no-augment", action="store_true", help="train on the images as they are, unwarped")
+    add("--val-size", type=int, default=VAL_SIZE, help="training images held out to pick the best epoch")
+    add("--threads", type=int, default=defaults.threads, help="CPU threads; 0: all cores, shared by the processes")
+    add("--out", type=Path, metavar="PATH",
+        help="write PATH (.safetensors) and its .json; else save a new version in the app's model store")
+    add("--resume", action="store_true",
+        help="continue from the checkpoint a stopped run left (beside --out, else in the model store)")
+    add("--init", type=Path, metavar="PATH", help="start from these weights (a fine-tune); --model must match")
+    return p
+
+
+def start_distributed() -> bool:
+    """Join the process group when torchrun started several processes; whether it did."""
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    if distributed:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return distributed
+
+
+def initial_weights(path: Path, model: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The state dict and metadata of the weights a fine-tune starts from; WeightsError unless they are a `model`."""
+    base, meta = load_weights(path)
+    if model_name(meta["architecture"]) != model:
+        raise WeightsError(f"{path} holds a {meta['architecture']!r} model, not --model {model!r}")
+    return base.state_dict(), meta
+
+
+def checkpoint_path(out: Path | None, model: str) -> Path:
+    """Beside the output, or in the model store, where no version is named with a dot (so none is taken for one)."""
+    if out is not None:
+        return out.with_suffix(".ckpt.safetensors")
+    return ModelVersions().root / f"{model}.ckpt.safetensors"
+
+
+class ProgressBar:
+    """A tqdm bar of steps showing the latest training loss, accuracy and speed, and a line per validation."""
+
+    def __init__(self, total_steps: int, enabled: bool) -> None:
+        self.bar = tqdm(total=total_steps, disable=not enabled, unit="step")
+
+    def __call__(self, ev: TrainEvent) -> None:
+        self.bar.update(ev.step - self.bar.n)
+        shown = {"loss": f"{ev.loss:.3f}", "acc": f"{ev.train_acc:.4f}", "img/s": f"{ev.images_per_s:.0f}"}
+        if ev.val_acc is not None:
+            shown["val"] = f"{ev.val_acc:.4f}"
+            self.bar.write(f"epoch {ev.epoch:.2f}: val loss {ev.val_loss:.4f} acc {ev.val_acc:.4f}")
+        self.bar.set_postfix(shown)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def save(model: nn.Module, meta: dict[str, Any], out: Path | None) -> str:
+    """Save to `out`, or as a new version in the model store; where it went, in words."""
+    if out is not None:
+        save_weights(model, out, meta)
+        return str(out)
+    version = ModelVersions().add(model, meta)
+    return f"version {version.id} ({version.path})"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = parser()
+    args = p.parse_args(argv)
+    distributed = start_distributed()
+    rank = dist.get_rank() if distributed else 0
+    cfg = TrainConfig(
+        model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+        label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
+    )
+    initial_state, base_meta = None, None
+    if args.init is not None:
+        try:
+            initial_state, base_meta = initial_weights(args.init, cfg.model)
+        except WeightsError as e:
+            p.error(f"--init: {e}")
+    mnist = load_mnist(args.data)
+    splits = split_validation(mnist.train_images, mnist.train_labels, args.val_size, seed=0)
+    checkpoint = checkpoint_path(args.out, cfg.model)
+    if not args.resume:
+        checkpoint.unlink(missing_ok=True)
+
+    bar = ProgressBar(cfg.epochs * (len(splits.train_images) // cfg.batch_size), enabled=rank == 0)
+    result = train(cfg, splits, on_event=bar, checkpoint=checkpoint, initial_state=initial_state)
+    bar.close()
+    if rank == 0:
+        _, test_acc = loss_and_accuracy(result.model, mnist.test_images, mnist.test_labels)
+        meta = run_metadata(cfg, result, test_acc, mnist, dist.get_world_size() if distributed else 1)
+        if base_meta is not None:
+            meta["started_from"] = {"weights": args.init.name} | base_meta
+        where = save(result.model, meta, args.out)
+        checkpoint.unlink(missing_ok=True)
+        print(f"test accuracy: {100 * test_acc:.2f}%  (best val {100 * result.best_val_acc:.2f}%) -> {where}")
+    if distributed:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
