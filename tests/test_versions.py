@@ -5,15 +5,8 @@ import pytest
 
 from mnist_app.storage import weights
 from mnist_app.storage.versions import SHIPPED, ModelVersions, default_root
-from mnist_app.storage.weights import PACKAGE_WEIGHTS, WeightsError, load_weights, save_weights
+from mnist_app.storage.weights import PACKAGE_WEIGHTS, WeightsError, load_weights
 from mnist_app.training.models import build_model
-
-
-@pytest.fixture
-def versions(tmp_path: Path) -> ModelVersions:
-    shipped = tmp_path / "shipped" / "default.safetensors"
-    save_weights(build_model("fast"), shipped, {"architecture": "fast", "test_accuracy": 0.99})
-    return ModelVersions(tmp_path / "models", shipped=shipped)
 
 
 def add_fast(versions: ModelVersions, test_accuracy: float = 0.5):

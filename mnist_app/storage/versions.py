@@ -20,10 +20,10 @@ from typing import Any
 
 from torch import nn
 
+from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.storage.weights import (
     PACKAGE_WEIGHTS,
     WeightsError,
-    atomic_write_bytes,
     load_weights,
     metadata_path,
     read_metadata,

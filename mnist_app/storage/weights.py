@@ -1,11 +1,9 @@
-"""Weight store: safetensors for tensors, a JSON sidecar for metadata, atomic writes.
+"""Weight store: safetensors for tensors, a JSON sidecar for metadata, both written atomically.
 
 Nothing here unpickles: a weights file from a stranger can at worst fail to load.
 """
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,35 +13,14 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from torch import nn
 
+from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.training.models import build_model, parameter_count
 
-PACKAGE_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "default.safetensors"
+PACKAGE_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "shipped.safetensors"
 
 
 class WeightsError(ValueError):
     """A weights file or its metadata is missing, corrupt or does not fit its architecture."""
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder, fsync, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o644)  # mkstemp makes files private; weights are meant to be read
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def metadata_path(weights_path: Path) -> Path:

@@ -6,23 +6,20 @@ the password itself before doing anything.
 
 import html
 import math
-import tempfile
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from mnist_app.reading.predict import Predictor
 from mnist_app.storage.versions import VersionInfo
 from mnist_app.storage.weights import read_metadata
 from mnist_app.training.data import MnistDataError
 from mnist_app.training.engine import TrainConfig
-from mnist_app.training.evaluate import plot_confusion
+from mnist_app.training.evaluate import confusion_figure
 from mnist_app.training.fine_tune import deploy_refusal
 from mnist_app.training.models import MODELS, build_model, parameter_count
 from mnist_app.web.admin_corrections import corrections_section
@@ -104,14 +101,6 @@ def progress_html(status: JobStatus) -> str:
     return f"<div id='admin-progress'><b>{html.escape(status.state)}</b>: {html.escape(status.message)}{bar}</div>"
 
 
-def confusion_image(confusion: list[list[int]]) -> Image.Image:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "confusion.png"
-        plot_confusion(np.asarray(confusion), path)
-        with Image.open(path) as image:
-            return image.convert("RGB")
-
-
 def result_views(ctx: AppContext, result: RunResult) -> tuple:
     """Confusion matrix, the test digits it got wrong, and its accuracy beside the served model's."""
     mistakes = [(pixelated(image / 255.0, 3), f"{true} → {predicted}")
@@ -120,7 +109,7 @@ def result_views(ctx: AppContext, result: RunResult) -> tuple:
         f"New model {result.version.id} ({result.version.architecture}): "
         f"**{100 * result.test_accuracy:.2f}%** test accuracy. {served_note(ctx)}"
     )
-    return confusion_image(result.confusion), mistakes, compare
+    return confusion_figure(np.asarray(result.confusion)), mistakes, compare
 
 
 def unlock(ctx: AppContext, password: str) -> tuple:
@@ -277,7 +266,7 @@ def admin_tab(ctx: AppContext) -> None:
             )
         compare = gr.Markdown(elem_id="admin-compare")
         with gr.Row():
-            confusion = gr.Image(label="Confusion matrix (MNIST test set)", interactive=False, buttons=[])
+            confusion = gr.Plot(label="Confusion matrix (MNIST test set)", format="png")
             mistakes = gr.Gallery(label="Test digits it got wrong (true → predicted)", columns=8, height=330)
         with gr.Row():
             version = gr.Dropdown(label="Version", scale=3, allow_custom_value=True, elem_id="admin-version")
