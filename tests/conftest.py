@@ -1,5 +1,6 @@
-"""The running app, shared by the API and browser tests: `python app.py` as a user starts it,
-on a free local port, with its own model store, a tiny MNIST and a known admin password."""
+"""What the tests share: the shipped model, the web handlers' context, a small model store, the running app
+(`python app.py` as a user starts it, on a free local port, with its own model store, a tiny MNIST and a known
+admin password) and Chromium."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -7,9 +8,16 @@ from pathlib import Path
 import pytest
 
 from mnist_app.reading.predict import Predictor
-from mnist_app.testing.app_process import start_app
+from mnist_app.storage.corrections import CorrectionStore
+from mnist_app.storage.versions import ModelVersions
+from mnist_app.storage.weights import save_weights
+from mnist_app.testing.app_process import ADMIN_PASSWORD, start_app
 from mnist_app.testing.browser import launch, open_app
 from mnist_app.testing.mnist_files import write_mnist
+from mnist_app.training.models import build_model
+from mnist_app.web.auth import AdminAuth
+from mnist_app.web.context import AppContext
+from mnist_app.web.jobs import TrainingJob
 
 
 @dataclass
@@ -23,10 +31,9 @@ class AppServer:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("app")
-    password = "test-admin-password"
-    process, url = start_app(base / "home", password, write_mnist(base / "mnist"), log=base / "server.log")
+    process, url = start_app(base / "home", ADMIN_PASSWORD, write_mnist(base / "mnist"), log=base / "server.log")
     try:
-        yield AppServer(url, password, base / "home", base / "mnist")
+        yield AppServer(url, ADMIN_PASSWORD, base / "home", base / "mnist")
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -36,6 +43,24 @@ def app_server(tmp_path_factory: pytest.TempPathFactory):
 def predictor() -> Predictor:
     """The shipped weights, loaded once for every test that reads digits (a Predictor keeps no state per call)."""
     return Predictor()
+
+
+@pytest.fixture
+def ctx(predictor: Predictor, tmp_path: Path) -> AppContext:
+    """The web handlers' context: the shipped model, a fresh model store, no MNIST, an empty corrections store
+    (tmp_path / "corrections.db") and ADMIN_PASSWORD, checked without delays."""
+    versions = ModelVersions(tmp_path / "models")
+    auth = AdminAuth(ADMIN_PASSWORD, first_delay_s=0, max_delay_s=0)
+    job = TrainingJob(versions, data_dir=tmp_path / "no-mnist-here")
+    return AppContext(predictor, auth, versions, job, corrections=CorrectionStore(tmp_path / "corrections.db"))
+
+
+@pytest.fixture
+def versions(tmp_path: Path) -> ModelVersions:
+    """A model store whose shipped model is an untrained "fast" net: quick to load, to train and to compare."""
+    shipped = tmp_path / "shipped" / "shipped.safetensors"
+    save_weights(build_model("fast"), shipped, {"architecture": "fast", "test_accuracy": 0.99})
+    return ModelVersions(tmp_path / "models", shipped=shipped)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from mnist_app.testing.browser import (
     sheet_upload,
     wait_for_pen,
 )
-from mnist_app.web.app import START_HINT
+from mnist_app.web.widgets import START_HINT
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 READ_TIMEOUT_MS = 30_000  # stroke to answer takes 2-5 s here (canvas rendered in software on 2 shared cores)

