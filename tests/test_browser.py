@@ -2,10 +2,10 @@
 
 import pytest
 from gradio_client import Client
+from playwright.sync_api import expect
 
 from mnist_app.testing.browser import (
     CHROMIUM,
-    FOUR_IN_TWO_STROKES,
     NO_CHROMIUM,
     ONE_STROKE,
     clear,
@@ -17,30 +17,27 @@ from mnist_app.testing.browser import (
 from mnist_app.web.widgets import START_HINT
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
-READ_TIMEOUT_MS = 30_000  # stroke to answer takes 2-5 s here (canvas rendered in software on 2 shared cores)
+READ_TIMEOUT_MS = 30_000  # stroke to answer: 4-15 s here (benchmarks/stroke_latency.py), the canvas in software
 
 
 def expect_read(page, digit: str, label: str = "#draw-label") -> None:
-    from playwright.sync_api import expect
-
     expect(headline(page, label)).to_have_text(digit, timeout=READ_TIMEOUT_MS)
 
 
 def expect_empty(page) -> None:
-    from playwright.sync_api import expect
-
     expect(headline(page)).to_have_count(0, timeout=READ_TIMEOUT_MS)
     expect(page.locator("#draw-hint")).to_have_text(START_HINT, timeout=READ_TIMEOUT_MS)
     expect(page.locator("#draw-seen img")).to_have_count(0)
 
 
-@pytest.mark.parametrize("digit", ["1", "0"])  # 7: the classroom view's first stroke
-def test_the_first_stroke_on_a_fresh_page_is_read(page, digit):
-    draw(page, ONE_STROKE[digit])  # the very first thing the visitor does
-    expect_read(page, digit)
+def test_the_first_stroke_on_a_fresh_page_is_read(page):
+    # A 0 here, a 1 first in the next test, a 7 first on the classroom view (test_classroom.py).
+    draw(page, ONE_STROKE["0"])  # the very first thing the visitor does
+    expect_read(page, "0")
 
 
 def test_after_clear_tabs_undo_and_a_deploy_the_next_stroke_is_read(page, app_server):
+    """Every way a canvas starts afresh, then one stroke; a digit in two strokes: test_corrections.py."""
     draw(page, ONE_STROKE["1"])
     expect_read(page, "1")
 
@@ -70,18 +67,8 @@ def test_after_clear_tabs_undo_and_a_deploy_the_next_stroke_is_read(page, app_se
     draw(page, ONE_STROKE["0"])
     expect_read(page, "0")
 
-    clear(page)
-    expect_empty(page)
-    draw(page, FOUR_IN_TWO_STROKES)  # stroke by stroke: the bars end on the whole drawing
-    expect_read(page, "4")
-    from playwright.sync_api import expect
-
-    expect(page.locator("#draw-seen img")).to_have_count(1)
-
 
 def test_admin_curves_appear_while_a_tiny_training_runs(page, app_server):
-    from playwright.sync_api import expect
-
     page.get_by_role("tab", name="Admin").click()
     page.locator("#admin-password input").fill(app_server.password)
     page.locator("#admin-unlock").click()
