@@ -61,13 +61,25 @@ def test_a_doubtful_reading_says_so_with_the_two_best_guesses():
 
 
 def test_clear_gives_back_a_white_sheet_with_no_ink_and_empties_the_prediction(ctx):
-    cleared = widgets.clear_drawing()
+    cleared = widgets.clear_drawing(widgets.SHEET_WHITES[0])
     sketch = cleared.sketch
-    assert (sketch["background"] == 255).all() and sketch["composite"] is None
+    assert cleared.sheet == widgets.SHEET_WHITES[1]  # the other white: the next Clear swaps back
+    assert (sketch["background"][..., :3] == cleared.sheet).all() and (sketch["background"][..., 3] == 255).all()
+    assert widgets.clear_drawing(cleared.sheet).sheet == widgets.SHEET_WHITES[0]
     # One empty ink layer: loading it is the change the Sketchpad's front end drops (see widgets.blank_paper).
-    assert len(sketch["layers"]) == 1 and (sketch["layers"][0][..., 3] == 0).all()
+    assert len(sketch["layers"]) == 1 and (sketch["layers"][0][..., 3] == 0).all() and sketch["composite"] is None
     assert (cleared.label, cleared.seen, cleared.hint) == (None, None, widgets.START_HINT)
-    assert widgets.show_drawing(ctx, sketch) == widgets.DrawingView()  # nothing drawn: the start hint, no bars
+    assert widgets.show_drawing(ctx, sketch, sheet=cleared.sheet) == widgets.DrawingView()  # the start hint
+
+
+def test_a_drawing_sent_late_from_the_sheet_before_clear_changes_nothing_on_the_page(ctx):
+    before_clear, digit = drawn(3)  # drawn on the first sheet, read by the page only after Clear was pressed
+    sheet_now = widgets.clear_drawing(widgets.SHEET_WHITES[0]).sheet
+    assert widgets.show_drawing(ctx, before_clear, sheet=sheet_now) == widgets.STALE
+    assert all(view == gr.skip() for view in widgets.STALE)  # the bars, the 28x28 and the hint stay as they are
+    on_the_new_sheet = {**before_clear, "background": widgets.blank_paper(sheet_now)["background"]}
+    label, _, _ = widgets.show_drawing(ctx, on_the_new_sheet, sheet=sheet_now)
+    assert top_digit(label) == digit  # the same strokes on the sheet now are read
 
 
 def test_the_api_reports_bad_input_as_a_clear_error(ctx, tmp_path: Path):

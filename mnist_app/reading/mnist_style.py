@@ -3,7 +3,7 @@
 MNIST digits are white ink on black, fitted into a 20x20 box, centred by centre of mass in
 28x28, with anti-aliased strokes 2-3 px wide. A browser canvas, a phone photo or chalk on a
 board is none of that; each step below removes one difference:
-decode (image_input) -> ink map (polarity, lighting, ruled lines, texture)
+decode (reading/decode.py) -> ink map (polarity, lighting, ruled lines, texture)
 -> the digit's components (segment) -> crop, stroke width, 20x20 box, centre of mass.
 """
 

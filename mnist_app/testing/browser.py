@@ -79,9 +79,10 @@ def open_app(page, url: str, canvas: str = "#canvas") -> None:
 
 
 def clear(page, button: str = "#clear") -> None:
-    """Press Clear and wait until the canvas has loaded the new blank sheet: loading it is a change, sent to the
-    server like a stroke (see open_app for why a test waits for it)."""
-    with page.expect_request(lambda request: "queue/join" in request.url):
+    """Press Clear and wait until the canvas has loaded the new blank sheet: loading it is a change, whose images
+    the canvas then sends (see open_app for why a test waits for it). Call it once the last stroke was answered:
+    the canvas sends nothing else then."""
+    with page.expect_request(sheet_upload):
         page.locator(button).click()
 
 

@@ -55,7 +55,6 @@ HEAD = """<style>
 </style>"""
 
 
-
 def build_app(ctx: AppContext) -> gr.Blocks:
     with gr.Blocks(title="MNIST: draw a digit") as demo:
         gr.Markdown("# Handwritten digits\nDraw a digit or upload a photo, and watch the network read it.")

@@ -17,6 +17,9 @@ PEN_RADIUS = 14  # a felt-tip pen on the canvas: about 1.4 MNIST pixels wide onc
 SEEN_SCALE = 8  # the 28x28 input is shown 224 px wide, each pixel a sharp square
 START_HINT = "Draw a digit from 0 to 9: the prediction updates after each stroke."
 EXPLAIN_LABEL = "Explain: show which pixels decided"
+# Clear swaps the sheet's white between these two (no eye tells them apart), so that the server can tell a drawing
+# on the sheet before Clear from one on the new sheet: see `show_drawing`.
+SHEET_WHITES = (255, 254)
 
 
 class DrawingView(NamedTuple):
@@ -27,16 +30,20 @@ class DrawingView(NamedTuple):
     hint: str = START_HINT
 
 
+STALE = DrawingView(gr.skip(), gr.skip(), gr.skip())  # leaves the page as it is
+
+
 class ClearedCanvas(NamedTuple):
-    """Clear's outputs: a blank sheet and no prediction (the canvas, then `DrawingView`'s fields)."""
+    """Clear's outputs: a blank sheet, no prediction (`DrawingView`'s fields) and the new sheet's white."""
 
     sketch: dict
     label: None = None
     seen: None = None
     hint: str = START_HINT
+    sheet: int = SHEET_WHITES[0]
 
 
-def blank_paper() -> dict:
+def blank_paper(white: int = SHEET_WHITES[0]) -> dict:
     """The canvas's value when nothing is drawn: a white sheet and one empty ink layer.
 
     The sheet: Gradio 6's Sketchpad starts with no tool selected when its value is empty, and its own clear
@@ -48,7 +55,7 @@ def blank_paper() -> dict:
     the dropped change was the student's first stroke, and it was never read. With one, loading it is the change
     that is dropped, and every stroke after it is read.
     """
-    paper = np.full((CANVAS_SIZE, CANVAS_SIZE, 4), 255, np.uint8)
+    paper = np.full((CANVAS_SIZE, CANVAS_SIZE, 4), (white, white, white, 255), np.uint8)
     no_ink = np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)
     return {"background": paper, "layers": [no_ink], "composite": None}
 
@@ -96,13 +103,25 @@ def doubt_hint(prediction: Prediction) -> str:
     )
 
 
+def on_another_sheet(sketch: dict, sheet: int) -> bool:
+    """Whether the drawing was made on a sheet that Clear has since replaced (see SHEET_WHITES)."""
+    background = sketch.get("background")
+    return isinstance(background, np.ndarray) and background.ndim == 3 and int(background[0, 0, 0]) != sheet
+
+
 def show_drawing(
-    ctx: AppContext, sketch: dict | None, explain: bool = False,
+    ctx: AppContext, sketch: dict | None, explain: bool = False, sheet: int | None = None,
 ) -> DrawingView:
     """Draw tab and classroom view, after each stroke: the probabilities, what the model saw (with `explain`,
-    tinted by which pixels decided between its two best guesses), and a hint when in doubt."""
+    tinted by which pixels decided between its two best guesses), and a hint when in doubt.
+
+    `sheet` is the white of the sheet on the canvas now. The page may send a drawing late: Gradio's front end reads
+    the canvas for a queued prediction before the request goes out, and a press of Clear can come in between. An
+    answer for the sheet before Clear would put old bars over the cleared canvas, so it changes nothing."""
     if sketch is None:
         return DrawingView()
+    if sheet is not None and on_another_sheet(sketch, sheet):
+        return STALE
     predictor = ctx.predictor  # one model for the prediction and its explanation, even if a deploy swaps it
     try:
         prediction = predictor.predict(sketch)
@@ -119,8 +138,10 @@ def show_drawing(
     return DrawingView(label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint)
 
 
-def clear_drawing() -> ClearedCanvas:
-    return ClearedCanvas(blank_paper())
+def clear_drawing(sheet: int = SHEET_WHITES[0]) -> ClearedCanvas:
+    """A blank sheet of the other white (see SHEET_WHITES), and no prediction."""
+    white = SHEET_WHITES[1] if sheet == SHEET_WHITES[0] else SHEET_WHITES[0]
+    return ClearedCanvas(blank_paper(white), sheet=white)
 
 
 def follow_drawing(
@@ -131,12 +152,13 @@ def follow_drawing(
     # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
     # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
     # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
+    sheet = gr.State(SHEET_WHITES[0])  # the white of the sheet on this page's canvas
     for trigger in (sketch.change, explain.change):
         trigger(
-            partial(show_drawing, ctx), [sketch, explain], list(views),
+            partial(show_drawing, ctx), [sketch, explain, sheet], list(views),
             trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
         )
-    clear.click(clear_drawing, None, [sketch, *views], show_progress="hidden", api_visibility="private")
+    clear.click(clear_drawing, sheet, [sketch, *views, sheet], show_progress="hidden", api_visibility="private")
 
 
 def api_call(read: Callable[[object], Any], image: object) -> Any:
