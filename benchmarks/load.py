@@ -11,7 +11,8 @@ records the end-to-end latency: the canvas's upload, Gradio's queue and the pred
 Phases: `idle` (no training), `training` (a run started through `/admin_start` on the MNIST in
 --data, stopped afterwards) and `saturation` (more and more students until p99 passes 1 s). The
 students run in this process and the server in its own, both on this machine: the CPU each used is
-printed, since the clients' share is taken from the server. The last line printed is JSON.
+printed, since the clients' share is taken from the server. Writes benchmarks/results/load.json; its last
+line printed is the same JSON.
 """
 
 import argparse
@@ -30,6 +31,7 @@ from PIL import Image
 
 from mnist_app.testing import render
 from mnist_app.testing.app_process import start_app
+from mnist_app.testing.results import save_result
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -255,6 +257,7 @@ def main() -> None:
             if process is not None:
                 process.terminate()
                 process.wait(timeout=30)
+    save_result("load", out)
     print(json.dumps(out))
 
 

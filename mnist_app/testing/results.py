@@ -1,0 +1,44 @@
+"""Benchmark results as JSON files under benchmarks/results/, with when, where and how they were measured."""
+
+import json
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mnist_app.storage.atomic import atomic_write_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def cpu_model() -> str | None:
+    """The "model name" line of /proc/cpuinfo (Linux); None where there is none."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return None
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
+
+
+def command() -> str:
+    """The command line as run, the script's path relative to the repository where it lies inside it."""
+    script = Path(sys.argv[0]).resolve()
+    if script.is_relative_to(ROOT):
+        script = script.relative_to(ROOT)
+    return "python " + " ".join([str(script), *sys.argv[1:]])
+
+
+def save_result(name: str, result: dict) -> Path:
+    """Add "measured", "machine" and "command" to result and write it to benchmarks/results/<name>.json."""
+    result["measured"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result["machine"] = {
+        "architecture": platform.machine(),
+        "cores": len(os.sched_getaffinity(0)),
+        "cpu": cpu_model(),
+    }
+    result["command"] = command()
+    path = RESULTS / f"{name}.json"
+    atomic_write_bytes(path, (json.dumps(result, indent=2) + "\n").encode())
+    return path
