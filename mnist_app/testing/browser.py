@@ -129,7 +129,7 @@ def swipe(page, points: list[tuple[float, float]], steps: int = 3) -> list[list[
     return moves
 
 
-def finger_draw(page, strokes: list[list[tuple[float, float]]]) -> list[list[str]]:
+def finger_draw(page, strokes: list[Stroke]) -> list[list[str]]:
     """Draw with a finger on the sheet in the middle of the canvas (as browser.draw does with the mouse)."""
     moves = []
     for stroke in strokes:

@@ -27,7 +27,7 @@ from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.training.augment import augment_batch
 from mnist_app.training.data import Mnist, Splits, fingerprint
 from mnist_app.training.evaluate import as_batch, loss_and_accuracy
-from mnist_app.training.models import build_model
+from mnist_app.training.models import build_model, model_name
 
 
 @dataclass
@@ -45,6 +45,9 @@ class TrainConfig:
     eval_every: int = 0  # steps between validation checks; 0 means at the end of each epoch
     event_every: int = 20  # steps between progress events
     threads: int = 0  # 0: all cores, shared among DDP processes
+
+    def __post_init__(self) -> None:
+        self.model = model_name(self.model)  # a former name ("default") trains the net it now names
 
 
 @dataclass
@@ -232,6 +235,7 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
 def same_run(saved: dict, wanted: dict) -> bool:
     """Whether a checkpoint can be resumed: everything but thread and reporting settings must match."""
     ignore = {"threads", "event_every"}
+    saved = {**saved, "model": model_name(saved.get("model"))}  # checkpoints of the net's former name resume too
     return {k: v for k, v in saved.items() if k not in ignore} == {k: v for k, v in wanted.items() if k not in ignore}
 
 

@@ -17,7 +17,6 @@ from torch import nn
 from mnist_app.training.data import Mnist, Splits
 from mnist_app.training.engine import TrainConfig
 from mnist_app.training.evaluate import logits_of
-from mnist_app.training.models import model_name
 
 EPOCHS = 2
 LR = 0.01  # a tenth of a full run's peak: adjust the weights, do not start over
@@ -45,12 +44,10 @@ def from_scratch_training(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def fine_tune_config(base_meta: dict[str, Any], epochs: int = EPOCHS, lr: float = LR) -> TrainConfig:
-    """The base model's own training settings (label smoothing, augmentation...) with fewer epochs and a lower lr.
-    The architecture is the registry's name for it: a base saved as "default" trains as "compact"."""
+    """The base model's own training settings (label smoothing, augmentation...) with fewer epochs and a lower lr."""
     known = {f.name for f in fields(TrainConfig)}
     training = {k: v for k, v in from_scratch_training(base_meta).items() if k in known}
-    model = model_name(base_meta["architecture"])
-    return replace(TrainConfig(**training), model=model, epochs=epochs, lr=lr, threads=0)
+    return replace(TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr, threads=0)
 
 
 def repeats(corrections: int, mnist_images: int, share: float) -> int:

@@ -35,7 +35,7 @@ from mnist_app.training.data import (
 from mnist_app.training.engine import TrainConfig, run_metadata, train
 from mnist_app.training.evaluate import confusion_matrix, logits_of
 from mnist_app.training.fine_tune import FineTune, fine_tune_report, fine_tune_summary, with_corrections
-from mnist_app.training.models import MODELS, model_name
+from mnist_app.training.models import MODELS
 
 MISTAKES_SHOWN = 32
 
@@ -65,7 +65,7 @@ class JobStatus:
 
 def checked_config(cfg: TrainConfig) -> TrainConfig:
     """The config with whole numbers where they belong; a clear ValueError for anything out of range."""
-    if model_name(cfg.model) not in MODELS:
+    if cfg.model not in MODELS:
         raise ValueError(f"Unknown architecture {cfg.model!r}: choose one of {', '.join(MODELS)}")
     for name, low, high in (("epochs", 1, 1000), ("batch_size", 1, 60_000)):
         value = getattr(cfg, name)
@@ -74,9 +74,7 @@ def checked_config(cfg: TrainConfig) -> TrainConfig:
             raise ValueError(f"{name.replace('_', ' ')} must be a whole number from {low} to {high}, not {value!r}")
     if not isinstance(cfg.lr, (int, float)) or not math.isfinite(cfg.lr) or not 0 < cfg.lr <= 10:
         raise ValueError(f"learning rate must be a number above 0 and at most 10, not {cfg.lr!r}")
-    return replace(
-        cfg, model=model_name(cfg.model), epochs=int(cfg.epochs), batch_size=int(cfg.batch_size), lr=float(cfg.lr),
-    )
+    return replace(cfg, epochs=int(cfg.epochs), batch_size=int(cfg.batch_size), lr=float(cfg.lr))
 
 
 def local_data_dir(data_dir: str | Path | None) -> Path | None:
