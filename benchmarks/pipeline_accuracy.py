@@ -3,7 +3,8 @@
     python benchmarks/pipeline_accuracy.py --data /work/shared/data/mnist --per-style 300 --seed 1
 
 For each style: the accuracy of Predictor.predict on the rendered input, the share flagged not
-confident and the accuracy among the confident ones, next to the model's accuracy on the very
+confident and the accuracy among the confident ones, how honest the probabilities are (expected calibration
+error, 15 bins, and the median top probability of the digits read right), next to the model's accuracy on the very
 same digits as plain 28x28 MNIST images (what the model alone can do), and how often read_number
 reads a rendered four-digit number exactly: with the digits apart, with one pair of them touching, and with
 all neighbours touching. Writes benchmarks/results/pipeline_accuracy.json; its last line printed is the
@@ -20,6 +21,7 @@ import numpy as np
 from mnist_app.reading.predict import Predictor
 from mnist_app.testing import render
 from mnist_app.testing.results import save_result
+from mnist_app.training.calibration import confidence_bins, expected_calibration_error
 from mnist_app.training.data import load_mnist
 
 
@@ -30,14 +32,17 @@ def digits_for(seed: int, count: int, total: int) -> np.ndarray:
 
 def style_accuracy(predictor: Predictor, style: str, images: np.ndarray, labels: np.ndarray, seed: int) -> dict:
     rng = np.random.default_rng([seed, render.STYLES.index(style)])
-    digits, confident = [], []
+    digits, confident, probabilities = [], [], []
     for image in images:
         p = predictor.predict(render.render(style, image, rng))
         digits.append(p.digit)
         confident.append(p.confident)
-    right, confident = np.array(digits) == labels, np.array(confident)
+        probabilities.append(p.probabilities)
+    right, confident, probabilities = np.array(digits) == labels, np.array(confident), np.array(probabilities)
     return {
         "accuracy": right.mean(),
+        "ece": expected_calibration_error(confidence_bins(probabilities, labels)),
+        "median_top_probability_when_right": float(np.median(probabilities.max(1)[right])),
         "flagged": 1 - confident.mean(),
         "confident_accuracy": right[confident].mean() if confident.any() else float("nan"),
         "errors": [(int(i), int(d)) for i, d, ok in zip(labels, digits, right, strict=True) if not ok],
@@ -78,7 +83,8 @@ def main() -> None:
     plain = predictor.classify(images[chosen].astype(np.float32) / 255)
     plain_accuracy = np.mean([p.digit == y for p, y in zip(plain, labels[chosen], strict=True)])
     result: dict = {
-        "weights": {"architecture": predictor.meta.get("architecture"), "date": predictor.meta.get("date")},
+        "weights": {"architecture": predictor.meta.get("architecture"), "date": predictor.meta.get("date"),
+                    "temperature": predictor.meta.get("temperature")},
         "seed": args.seed,
         "per_style": args.per_style,
         "numbers": args.numbers,
@@ -93,12 +99,15 @@ def main() -> None:
         scores = style_accuracy(predictor, style, images[single], labels[single], args.seed)
         seconds = time.perf_counter() - start
         print(f"{style:7s} accuracy {scores['accuracy']:.2%}  flagged {scores['flagged']:.1%}  "
-              f"confident accuracy {scores['confident_accuracy']:.2%}  ({seconds:.0f} s)  "
+              f"confident accuracy {scores['confident_accuracy']:.2%}  ECE {scores['ece']:.2%}  median top "
+              f"probability when right {scores['median_top_probability_when_right']:.4f}  ({seconds:.0f} s)  "
               f"errors (true, read): {scores['errors'][:12]}")
         result["styles"][style] = {
             "accuracy": share(scores["accuracy"]),
             "flagged": share(scores["flagged"]),
             "confident_accuracy": share(scores["confident_accuracy"]),
+            "ece": share(scores["ece"]),
+            "median_top_probability_when_right": share(scores["median_top_probability_when_right"]),
             "errors": scores["errors"][:12],
             "seconds": round(seconds),
         }

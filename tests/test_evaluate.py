@@ -1,9 +1,12 @@
+import json
 import re
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 
+from mnist_app.storage.weights import PACKAGE_WEIGHTS, metadata_path
 from mnist_app.testing.mnist_files import write_mnist
 from mnist_app.training.evaluate import confusion_matrix, parser
 
@@ -34,4 +37,39 @@ def test_cli_prints_accuracy_parameters_and_confusion(tmp_path):
 
 def test_cli_help_explains_every_option_and_its_default():
     text = " ".join(parser().format_help().split())  # argparse wraps lines to the terminal
-    assert text.count("(default: ") == 3 and "--weights PATH safetensors file to evaluate" in text
+    assert text.count("(default: ") == 6 and "--weights PATH safetensors file to evaluate" in text
+    assert "--reliability PNG also save the reliability diagram" in text
+
+
+def test_cli_fits_and_stores_a_temperature_and_reports_the_calibration_error(tmp_path):
+    """Older weights get their temperature from the validation split; ECE and the reliability diagram follow."""
+    data = write_mnist(tmp_path / "data", n_train=600, n_test=500)
+    weights = tmp_path / "old.safetensors"
+    shutil.copy(PACKAGE_WEIGHTS, weights)
+    meta = json.loads(metadata_path(PACKAGE_WEIGHTS).read_text())
+    del meta["temperature"]
+    metadata_path(weights).write_text(json.dumps(meta))
+    reliability = tmp_path / "reliability.png"
+
+    def evaluate(*flags: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "mnist_app.training.evaluate", "--weights", str(weights), "--data", str(data),
+             *flags], capture_output=True, text=True, timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def ece(output: str) -> float:
+        found = re.search(r"expected calibration error \(15 bins\): (\d+\.\d\d)%", output)
+        assert found, output
+        return float(found.group(1))
+
+    before = ece(evaluate())
+    after_output = evaluate("--fit-temperature", "--val-size", "300", "--reliability", str(reliability))
+    stored = json.loads(metadata_path(weights).read_text())
+    assert 0.05 <= stored["temperature"] < 1  # label smoothing made the net unsure: the temperature sharpens
+    assert {k: v for k, v in stored.items() if k != "temperature"} == meta  # nothing else changed
+    assert f"temperature {stored['temperature']:.4f}" in after_output
+    assert ece(after_output) < before / 3  # the shipped net's label smoothing costs ~9 points of ECE
+    assert reliability.read_bytes()[:4] == b"\x89PNG" and reliability.stat().st_size > 5000
+    assert ece(evaluate()) == ece(after_output)  # later runs use the stored temperature

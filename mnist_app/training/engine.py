@@ -25,8 +25,9 @@ from torch.nn.parallel import DistributedDataParallel
 
 from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.training.augment import augment_batch
+from mnist_app.training.calibration import fit_temperature
 from mnist_app.training.data import Mnist, Splits, fingerprint
-from mnist_app.training.evaluate import as_batch, loss_and_accuracy
+from mnist_app.training.evaluate import as_batch, logits_of, loss_and_accuracy
 from mnist_app.training.models import build_model, model_name
 
 
@@ -74,6 +75,7 @@ class TrainResult:
     stopped: bool
     train_s: float
     history: list[TrainEvent] = field(default_factory=list)
+    temperature: float = 1.0  # divides the logits so that the probabilities are honest on the validation split
 
 
 def one_cycle_lr(step: int, total: int, peak: float, warmup: float) -> float:
@@ -309,8 +311,11 @@ def train(
         history.append(validate(model, data, progress, state, best))
         emit(history[-1])
     model.load_state_dict(best)
+    temperature = fit_temperature(logits_of(model, data.val_images), data.val_labels)
     emit(progress.event("done"))
-    return TrainResult(model.eval(), state["best_val_acc"], state["best_epoch"], stopped, progress.train_s, history)
+    return TrainResult(
+        model.eval(), state["best_val_acc"], state["best_epoch"], stopped, progress.train_s, history, temperature
+    )
 
 
 def run_metadata(cfg: TrainConfig, result: TrainResult, test_acc: float, mnist: Mnist, world_size: int = 1) -> dict:
@@ -319,6 +324,7 @@ def run_metadata(cfg: TrainConfig, result: TrainResult, test_acc: float, mnist: 
         "architecture": cfg.model,
         "val_accuracy": result.best_val_acc,
         "test_accuracy": test_acc,
+        "temperature": round(result.temperature, 5),
         "best_epoch": result.best_epoch,
         "stopped": result.stopped,
         "training": asdict(cfg) | {"world_size": world_size},

@@ -1,6 +1,7 @@
-"""Accuracy, per-digit accuracy and the confusion matrix.
+"""Accuracy, per-digit accuracy, the confusion matrix and how honest the probabilities are (ECE).
 
-    mnist-evaluate --weights PATH --plot confusion.png    # or python -m mnist_app.training.evaluate ...
+    mnist-evaluate --weights PATH --plot confusion.png --reliability reliability.png
+    mnist-evaluate --weights PATH --fit-temperature   # older weights: fit and store their temperature
 """
 
 import argparse
@@ -12,8 +13,14 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
-from mnist_app.storage.weights import PACKAGE_WEIGHTS, load_weights
-from mnist_app.training.data import DATA_ENV, load_mnist
+from mnist_app.storage.weights import PACKAGE_WEIGHTS, load_weights, metadata_path, update_metadata
+from mnist_app.training.calibration import (
+    confidence_bins,
+    expected_calibration_error,
+    fit_temperature,
+    reliability_figure,
+)
+from mnist_app.training.data import DATA_ENV, load_mnist, split_validation
 from mnist_app.training.models import parameter_count
 
 
@@ -77,19 +84,38 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=Path, metavar="PATH", default=PACKAGE_WEIGHTS, help="safetensors file to evaluate")
     p.add_argument("--data", metavar="DIR", help=f"folder of MNIST IDX files (else ${DATA_ENV}, else a download)")
     p.add_argument("--plot", type=Path, metavar="PNG", help="also save the confusion matrix as this PNG")
+    p.add_argument("--reliability", type=Path, metavar="PNG", help="also save the reliability diagram as this PNG")
+    p.add_argument("--fit-temperature", action="store_true",
+                   help="fit the temperature on the validation split (as the engine does after training; "
+                   "--val-size images held out of the training set) and store it in the weights' JSON")
+    p.add_argument("--val-size", type=int, default=5000, help="the validation split the training held out")
     return p
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    model, _ = load_weights(args.weights)
+    model, meta = load_weights(args.weights)
     mnist = load_mnist(args.data)
-    predicted = logits_of(model, mnist.test_images).argmax(1).numpy()
-    confusion = confusion_matrix(predicted, mnist.test_labels.numpy())
+    temperature = meta.get("temperature", 1.0)
+    if args.fit_temperature:
+        splits = split_validation(mnist.train_images, mnist.train_labels, args.val_size, seed=0)
+        temperature = fit_temperature(logits_of(model, splits.val_images), splits.val_labels)
+        update_metadata(args.weights, {"temperature": round(temperature, 5)})
+        print(f"temperature {temperature:.4f} (fitted on {args.val_size} validation digits) stored in "
+              f"{metadata_path(args.weights)}")
+    logits = logits_of(model, mnist.test_images)
+    confusion = confusion_matrix(logits.argmax(1).numpy(), mnist.test_labels.numpy())
     print(format_report(confusion, parameter_count(model)))
+    probabilities = (logits / temperature).softmax(1).numpy()
+    bins = confidence_bins(probabilities, mnist.test_labels.numpy())
+    print(f"expected calibration error (15 bins): {100 * expected_calibration_error(bins):.2f}% "
+          f"at temperature {temperature:.4f}; mean top probability {probabilities.max(1).mean():.4f}")
     if args.plot:
         confusion_figure(confusion).savefig(args.plot, dpi=120)
         print(f"saved {args.plot}")
+    if args.reliability:
+        reliability_figure(bins).savefig(args.reliability, dpi=120)
+        print(f"saved {args.reliability}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import pandas as pd
 from mnist_app.reading.predict import Predictor
 from mnist_app.storage.versions import VersionInfo
 from mnist_app.storage.weights import read_metadata
+from mnist_app.training.calibration import expected_calibration_error, reliability_figure
 from mnist_app.training.data import MnistDataError
 from mnist_app.training.engine import TrainConfig
 from mnist_app.training.evaluate import confusion_figure
@@ -101,15 +102,21 @@ def progress_html(status: JobStatus) -> str:
     return f"<div id='admin-progress'><b>{html.escape(status.state)}</b>: {html.escape(status.message)}{bar}</div>"
 
 
-def result_views(ctx: AppContext, result: RunResult) -> tuple:
-    """Confusion matrix, the test digits it got wrong, and its accuracy beside the served model's."""
+def result_views(ctx: AppContext, result: RunResult) -> dict[str, Any]:
+    """Confusion matrix, reliability diagram, the test digits it got wrong, and its accuracy beside the served
+    model's: AdminRefresh's fields for a finished run."""
     mistakes = [(pixelated(image / 255.0, 3), f"{true} → {predicted}")
                 for image, true, predicted in result.mistakes]
+    ece = expected_calibration_error(result.calibration)
     compare = result.fine_tune_summary() or (
         f"New model {result.version.id} ({result.version.architecture}): "
         f"**{100 * result.test_accuracy:.2f}%** test accuracy. {served_note(ctx)}"
     )
-    return confusion_figure(np.asarray(result.confusion)), mistakes, compare
+    compare += f" Its probabilities are off by {100 * ece:.2f}% on average (expected calibration error)."
+    return {
+        "confusion": confusion_figure(np.asarray(result.confusion)),
+        "reliability": reliability_figure(result.calibration), "mistakes": mistakes, "compare": compare,
+    }
 
 
 def unlock(ctx: AppContext, password: str) -> tuple:
@@ -161,6 +168,7 @@ class AdminRefresh(NamedTuple):
     loss: Any = gr.skip()
     accuracy: Any = gr.skip()
     confusion: Any = gr.skip()
+    reliability: Any = gr.skip()
     mistakes: Any = gr.skip()
     compare: Any = gr.skip()
     versions: Any = gr.skip()
@@ -182,10 +190,8 @@ def refresh(ctx: AppContext, password: str, shown: dict) -> AdminRefresh:
         view = view._replace(loss=loss, accuracy=accuracy)
     result_id = view.shown["result"]
     if result_id is not None and result_id != shown.get("result"):
-        confusion, mistakes, compare = result_views(ctx, status.result)
         view = view._replace(
-            confusion=confusion, mistakes=mistakes, compare=compare, versions=versions_table(ctx),
-            version=version_choices(ctx, result_id),
+            **result_views(ctx, status.result), versions=versions_table(ctx), version=version_choices(ctx, result_id),
         )
     return view
 
@@ -267,7 +273,8 @@ def admin_tab(ctx: AppContext) -> None:
         compare = gr.Markdown(elem_id="admin-compare")
         with gr.Row():
             confusion = gr.Plot(label="Confusion matrix (MNIST test set)", format="png")
-            mistakes = gr.Gallery(label="Test digits it got wrong (true → predicted)", columns=8, height=330)
+            reliability = gr.Plot(label="How honest its probabilities are (MNIST test set)", format="png")
+        mistakes = gr.Gallery(label="Test digits it got wrong (true → predicted)", columns=8, height=330)
         with gr.Row():
             version = gr.Dropdown(label="Version", scale=3, allow_custom_value=True, elem_id="admin-version")
             deploy_button = gr.Button("Deploy", variant="primary", elem_id="admin-deploy")
@@ -290,8 +297,8 @@ def admin_tab(ctx: AppContext) -> None:
     stop.click(partial(stop_training, ctx), password, message, api_name="admin_stop")
     timer.tick(
         partial(refresh, ctx), [password, shown],
-        list(AdminRefresh(shown, timer, panel, progress, loss_plot, accuracy_plot, confusion, mistakes, compare,
-                          versions, version)),
+        list(AdminRefresh(shown, timer, panel, progress, loss_plot, accuracy_plot, confusion, reliability, mistakes,
+                          compare, versions, version)),
         show_progress="hidden", api_visibility="private", concurrency_id="admin",
     )
     gr.on([], partial(training_status, ctx), password, status_json, api_name="admin_status")

@@ -24,6 +24,7 @@ import torch
 
 from mnist_app.storage.versions import ModelVersions, VersionInfo
 from mnist_app.storage.weights import load_weights
+from mnist_app.training.calibration import ConfidenceBin, confidence_bins
 from mnist_app.training.data import (
     FILES,
     MnistDataError,
@@ -45,6 +46,7 @@ class RunResult:
     version: VersionInfo
     test_accuracy: float
     confusion: list[list[int]]  # rows: true digit, columns: predicted
+    calibration: list[ConfidenceBin]  # the test readings by top probability: the reliability diagram
     mistakes: list[tuple[np.ndarray, int, int]]  # (28 x 28 uint8 image, true, predicted), most confident first
     fine_tune: dict[str, Any] | None = None  # a fine-tune's before and after (see fine_tune.fine_tune_report)
 
@@ -111,15 +113,19 @@ def progress_message(event: dict[str, Any], epochs: int) -> str:
     return text
 
 
-def test_report(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
-    """Accuracy, confusion matrix and the test digits the model got most confidently wrong."""
-    probabilities = logits_of(model, images).softmax(1)
+def test_report(
+    model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, temperature: float
+) -> dict[str, Any]:
+    """Accuracy, confusion matrix, how honest the probabilities are, and the test digits the model got most
+    confidently wrong."""
+    probabilities = (logits_of(model, images) / temperature).softmax(1)
     confidence, predicted = probabilities.max(1)
     wrong = (predicted != labels).nonzero().flatten()
     worst = wrong[confidence[wrong].argsort(descending=True)][:MISTAKES_SHOWN]
     return {
         "test_accuracy": (predicted == labels).float().mean().item(),
         "confusion": confusion_matrix(predicted.numpy(), labels.numpy()).tolist(),
+        "calibration": confidence_bins(probabilities.numpy(), labels.numpy()),
         "mistakes": [(images[i].numpy().copy(), int(labels[i]), int(predicted[i])) for i in worst.tolist()],
     }
 
@@ -146,7 +152,7 @@ def run_training(
     )
     if result.history[-1].step == 0:
         return None
-    report = test_report(result.model, mnist.test_images, mnist.test_labels)
+    report = test_report(result.model, mnist.test_images, mnist.test_labels, result.temperature)
     meta = run_metadata(cfg, result, report["test_accuracy"], mnist)
     if fine_tune is not None:
         report["fine_tune"] = fine_tune_report(base, result.model, mnist, fine_tune, repeat)
@@ -274,8 +280,8 @@ class TrainingJob:
         if payload is None:
             return JobStatus("stopped", events, "Stopped before the first training step: nothing was saved.")
         result = RunResult(
-            payload["version"], payload["test_accuracy"], payload["confusion"], payload["mistakes"],
-            payload.get("fine_tune"),
+            payload["version"], payload["test_accuracy"], payload["confusion"], payload["calibration"],
+            payload["mistakes"], payload.get("fine_tune"),
         )
         accuracy = f"test accuracy {100 * result.test_accuracy:.2f}%, saved as version {result.version.id}"
         if payload["stopped"]:
