@@ -117,9 +117,11 @@ def lighting_gradient(h: int, w: int, rng: np.random.Generator, strength: float)
     return 1 - strength * (ramp - ramp.min()) / max(float(ramp.max() - ramp.min()), 1e-6)
 
 
-def ruled_lines(h: int, w: int, rng: np.random.Generator, angle_deg: float) -> np.ndarray:
-    """Notebook lines across the page: coverage in [0, 1]."""
-    spacing = rng.uniform(0.06, 0.12) * h
+def ruled_lines(
+    h: int, w: int, rng: np.random.Generator, angle_deg: float, spacing: float | None = None
+) -> np.ndarray:
+    """Notebook lines across the page, `spacing` px apart (else 6-12% of the height): coverage in [0, 1]."""
+    spacing = spacing if spacing is not None else rng.uniform(0.06, 0.12) * h
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     along = yy - (xx - w / 2) * math.tan(math.radians(angle_deg)) + rng.uniform(0, spacing)
     distance = np.abs((along % spacing) - spacing / 2)
