@@ -18,8 +18,9 @@ SEEN_ALT = (
 LIVE_REGION_ON_LOAD = "element.setAttribute('role', 'status'); element.setAttribute('aria-live', 'polite');"
 
 HEAD = """<style>
-/* A focus ring every control shows: Gradio gives its radios and checkboxes none, its buttons a thin one. */
-:is(button, a, input, select, textarea, summary, [tabindex]):focus-visible {
+/* A focus ring every control shows: Gradio gives its radios and checkboxes none, its buttons a thin one, its text
+   fields a pale blue one (outline: none !important, hence `html body` to outrank it). */
+html body :is(button, a, input, select, textarea, summary, [tabindex]):focus-visible {
   outline: 3px solid #1d4ed8 !important; outline-offset: 2px;
 }
 /* Gradio's light gray text (#bbbbc2 on white, 1.9:1) fails WCAG's 4.5:1 in its footer, the pages' links and the
@@ -51,15 +52,15 @@ html:root, html .dark {
       const text = e.getAttribute('aria-valuenow') + ' percent';
       if (e.getAttribute('aria-valuetext') !== text) e.setAttribute('aria-valuetext', text);
     });
-    // Gradio names each option of a radio apart, so the options were ten Tab stops and the arrows did nothing:
-    // one name a group makes it one stop whose option the arrow keys pick.
+    // Gradio names each option of a radio apart (and renames the picked one), so the options were ten Tab stops
+    // and the arrows did nothing: one name a group makes it one stop whose option the arrow keys pick.
     document.querySelectorAll('fieldset[id] input[type=radio]').forEach(e => {
       const group = e.closest('fieldset').id;
       if (e.name !== group) e.name = group;
     });
   };
   new MutationObserver(fix).observe(document, {
-    subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow'],
+    subtree: true, childList: true, attributes: true, attributeFilter: ['aria-valuenow', 'name'],
   });
   // The tabs: the left and right arrows open the neighbouring tab, as ARIA's tab pattern has it.
   document.addEventListener('keydown', event => {
