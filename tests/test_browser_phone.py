@@ -11,6 +11,7 @@ from mnist_app.testing.browser import (
     PHONE,
     finger_draw,
     headline,
+    on_screen,
     open_app,
     sheet_upload,
     swipe,
@@ -31,13 +32,6 @@ def phone(browser, app_server):
     open_app(page, app_server.url)
     yield page
     context.close()
-
-
-def on_screen(page, selector: str) -> bool:
-    box = page.locator(selector).first.bounding_box()
-    size = page.viewport_size
-    return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= size["width"] and (
-        box["y"] + box["height"] <= size["height"])
 
 
 def test_a_finger_draws_without_moving_the_page_on_a_layout_that_fits_the_phone(phone):

@@ -1,4 +1,4 @@
-"""The Explain toggle: which pixels pushed the prediction towards the top digit (red) or the runner-up (blue)."""
+"""The Explain toggle: which pixels pushed the prediction towards the top digit (orange) or the runner-up (blue)."""
 
 import time
 
@@ -45,7 +45,7 @@ def test_hiding_the_reddest_ink_takes_away_that_much_of_the_top_digits_lead(pred
     assert evidence.max() > 0  # a digit read as `top` has some ink speaking for it
 
 
-def test_swapping_the_two_digits_swaps_red_and_blue(predictor):
+def test_swapping_the_two_digits_swaps_orange_and_blue(predictor):
     image = digit(1)
     top, runner_up = two_best(predictor, image)
     forward = explain.evidence_map(predictor.model, image, top, runner_up)
@@ -67,17 +67,30 @@ def test_an_empty_image_has_no_evidence_and_stays_black(predictor):
     assert (explain.evidence_image(empty, evidence) == 0).all()
 
 
-def test_the_picture_is_red_for_the_top_digit_blue_for_the_runner_up_and_gray_elsewhere():
+def test_the_picture_is_orange_for_the_top_digit_blue_for_the_runner_up_and_gray_elsewhere():
     ink = np.zeros((28, 28), np.float32)
     ink[4:24, 10:14] = 1.0
     evidence = np.zeros((28, 28), np.float32)
     evidence[4:10, 10:14], evidence[18:24, 10:14] = 2.0, -1.0
     picture = explain.evidence_image(ink, evidence)
     assert picture.shape == (28, 28, 3) and picture.min() >= 0 and picture.max() <= 1
-    red, blue, plain, background = picture[5, 11], picture[20, 11], picture[14, 11], picture[0, 0]
-    assert red[0] > 2 * red[2] and blue[2] > 2 * blue[0]
+    orange, blue, plain, background = picture[5, 11], picture[20, 11], picture[14, 11], picture[0, 0]
+    assert orange[0] > 2 * orange[2] and blue[2] > 2 * blue[0]
     assert plain[0] == plain[1] == plain[2] > 0 and (background == 0).all()
-    np.testing.assert_allclose(red, explain.FOR_TOP)  # the strongest evidence gets the full tint
+    np.testing.assert_allclose(orange, explain.FOR_TOP)  # the strongest evidence gets the full tint
+
+
+def relative_luminance(rgb: np.ndarray) -> float:
+    """WCAG's relative luminance of an sRGB colour in [0, 1]."""
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def test_the_two_colours_differ_in_lightness_so_that_no_colour_blindness_merges_them():
+    # Whatever hues a viewer cannot tell apart, lightness still differs: the old red and blue were equally light
+    # (contrast 1.02:1), so to a viewer who sees no hue they were one colour.
+    light, dark = sorted(map(relative_luminance, (explain.FOR_TOP, explain.FOR_RUNNER_UP)), reverse=True)
+    assert (light + 0.05) / (dark + 0.05) >= 2
 
 
 def test_explaining_keeps_up_with_drawing_on_one_cpu_thread(predictor):
@@ -98,19 +111,19 @@ def test_explaining_keeps_up_with_drawing_on_one_cpu_thread(predictor):
 
 def test_the_explain_toggle_tints_what_the_model_sees_and_names_both_digits(ctx):
     sketch, expected = drawn(0)
-    label, plain, hint = widgets.show_drawing(ctx, sketch, False)
-    explained_label, tinted, legend = widgets.show_drawing(ctx, sketch, True)
-    assert explained_label == label and "Red" not in hint
+    label, plain, hint, _ = widgets.show_drawing(ctx, sketch, False)
+    explained_label, tinted, legend, _ = widgets.show_drawing(ctx, sketch, True)
+    assert explained_label == label and "Orange" not in hint
     assert plain.shape == (224, 224) and tinted.shape == (224, 224, 3) and tinted.dtype == np.uint8
     step = widgets.SEEN_SCALE
     assert (tinted[::step, ::step] == tinted[step - 1 :: step, ::step]).all()  # square pixels, no smoothing
     ranked = sorted(label, key=label.get, reverse=True)
     assert ranked[0] == str(expected)
-    assert f"evidence for {ranked[0]}" in legend and f"for {ranked[1]}." in legend
+    assert f"**Orange** (light): evidence for {ranked[0]}. **Blue** (dark): evidence for {ranked[1]}." in legend
     colour = tinted.astype(int)
     assert (np.abs(colour[..., 0] - colour[..., 2]) > 60).any()  # coloured, not the gray input
     assert colour[plain == 0].max() <= 2  # the background stays black (ink too faint to show stays faint)
 
 
 def test_explain_on_an_empty_canvas_still_asks_for_a_digit(ctx):
-    assert widgets.show_drawing(ctx, widgets.blank_paper(), True) == (None, None, widgets.START_HINT)
+    assert widgets.show_drawing(ctx, widgets.blank_paper(), True) == widgets.DrawingView()

@@ -22,6 +22,10 @@ def _oval(cx: float, cy: float, rx: float, ry: float, points: int = 20) -> Strok
 # A 390x844 phone. Real ones have 3 device pixels a CSS pixel; 2 here: layout and touch are in CSS pixels, and with
 # the canvas rendered in software the drawing here took 187 s at 3 and 69 s at 2 (shared 2-core machine, busy).
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+# A tablet upright (820x1180); set_viewport_size turns it on its side (1180x820) or makes it a phone on its side
+# (844x390). One device pixel a CSS pixel: layout and touch are in CSS pixels, and the canvas, rendered in software
+# here, costs the square of it.
+TABLET = {"viewport": {"width": 820, "height": 1180}, "is_mobile": True, "has_touch": True, "device_scale_factor": 1}
 # Where the page has moved: the window's scroll, any scrolled element's, and the pinch zoom.
 PAGE_MOVES = """() => {
   const moved = Array.from(document.querySelectorAll('*')).filter(e => e.scrollTop || e.scrollLeft)
@@ -89,6 +93,14 @@ def clear(page, button: str = "#clear") -> None:
 def headline(page, label: str = "#draw-label"):
     """The Label's top digit, as a student reads it."""
     return page.locator(f"{label} [data-testid=label-output-value]")
+
+
+def on_screen(page, selector: str) -> bool:
+    """Whether the element's box lies inside the window as it is now, nothing of it scrolled out of sight."""
+    box = page.locator(selector).first.bounding_box()
+    size = page.viewport_size
+    return box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= size["width"] and (
+        box["y"] + box["height"] <= size["height"])
 
 
 def sheet_points(page, stroke: Stroke, canvas: str = "#canvas") -> list[tuple[float, float]]:

@@ -6,6 +6,7 @@ storage; nothing imports it.
 
 import gradio as gr
 
+from mnist_app.web import accessibility
 from mnist_app.web.admin_tab import admin_tab
 from mnist_app.web.classroom import CLASSROOM_PATH, classroom_page
 from mnist_app.web.context import AppContext
@@ -52,7 +53,33 @@ HEAD = """<style>
   #draw-label .output-class { grid-area: 1 / 1 / 2 / 3; padding: 4px; }
   #draw-label .confidence-set { margin-bottom: 0; }
 }
+/* Tablets (820x1180 upright): the page uses the whole width, so the canvas beside the bars is as wide as it can be
+   (Gradio keeps 768 px of it). The desktop layout fits a tablet on its side (1180x820) as it is. */
+@media (min-width: 601px) and (max-width: 1000px) {
+  .gradio-container .main.app, .gradio-container .fillable { max-width: none; }
+  .gradio-container .main.app { padding-left: 12px; padding-right: 12px; }
+}
+/* A phone on its side (844x390): no title, the canvas as tall as the screen leaves under the tabs with Clear
+   below it, and the ten bars in two columns beside it. */
+@media (max-height: 500px) and (orientation: landscape) {
+  .gradio-container { --layout-gap: 6px; }
+  .gradio-container .main.app { padding: 4px 12px 0; max-width: none; }
+  .nav-holder { padding: 0; }
+  .prose h1, .prose h1 + p { display: none; }
+  .tab-container button { min-height: 44px; }
+  .gradio-container .tabs .tab-wrapper { margin-bottom: 0; }
+  #canvas { height: calc(100vh - 170px) !important; min-height: 180px; }
+  #canvas .zoom-number, #canvas .separator, #canvas button[aria-label="Pan"], #canvas button[aria-label^="Zoom"] {
+    display: none;
+  }
+  #clear { min-height: 44px; }
+  #draw-hint, #draw-hint .hint { min-height: 0; }
+  #draw-label .container { display: grid; grid: auto repeat(5, auto) / 1fr 1fr; grid-auto-flow: column; gap: 0 16px; }
+  #draw-label .output-class { grid-area: 1 / 1 / 2 / 3; padding: 2px; font-size: 1.6rem; }
+  #draw-label .confidence-set { margin-bottom: 0; }
+}
 </style>"""
+HEAD += accessibility.HEAD
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:

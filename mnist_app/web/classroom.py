@@ -9,6 +9,7 @@ import os
 import gradio as gr
 
 from mnist_app.web import widgets
+from mnist_app.web.accessibility import SEEN_ALT
 from mnist_app.web.context import AppContext
 from mnist_app.web.lan_address import StudentAddress, student_address
 
@@ -43,7 +44,7 @@ def classroom_page(ctx: AppContext, demo: gr.Blocks) -> None:
             hint = gr.Markdown(widgets.START_HINT, elem_id="classroom-hint", elem_classes="hint")
             seen = gr.Image(
                 label="What the model sees", format="png", interactive=False,
-                height=200, elem_id="classroom-seen", buttons=[],
+                height=200, elem_id="classroom-seen", buttons=[], alt_text=SEEN_ALT,
             )
             explain = gr.Checkbox(label=widgets.EXPLAIN_LABEL, elem_id="classroom-explain")
     widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))

@@ -4,6 +4,7 @@ from functools import partial
 
 import gradio as gr
 
+from mnist_app.web.accessibility import SEEN_ALT
 from mnist_app.web.context import AppContext
 from mnist_app.web.correction_row import correct_drawing, correction_row
 from mnist_app.web.widgets import EXPLAIN_LABEL, START_HINT, api_call, drawing_canvas, follow_drawing, label_value
@@ -27,7 +28,7 @@ def draw_tab(ctx: AppContext) -> None:
             correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing")
             seen = gr.Image(
                 label="What the model sees (28 x 28)", format="png", interactive=False,
-                height=240, elem_id="draw-seen", buttons=[],
+                height=240, elem_id="draw-seen", buttons=[], alt_text=SEEN_ALT,
             )
             explain = gr.Checkbox(label=EXPLAIN_LABEL, elem_id="draw-explain")
     follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))

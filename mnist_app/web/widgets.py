@@ -10,6 +10,7 @@ import numpy as np
 
 from mnist_app.reading.explain import evidence_image, evidence_map
 from mnist_app.reading.predict import InvalidImageError, NoDigitError, Prediction
+from mnist_app.web.accessibility import live_region, spoken_answer
 from mnist_app.web.context import AppContext
 
 CANVAS_SIZE = 560  # 20x MNIST's 28 pixels
@@ -23,14 +24,16 @@ SHEET_WHITES = (255, 254)
 
 
 class DrawingView(NamedTuple):
-    """What a canvas's prediction shows, in the order of `follow_drawing`'s views: nothing, until a digit is drawn."""
+    """What a canvas's prediction shows, in the order of `follow_drawing`'s views and then what a screen reader
+    announces: nothing, until a digit is drawn."""
 
     label: dict[str, float] | None = None
     seen: np.ndarray | None = None
     hint: str = START_HINT
+    spoken: str = ""
 
 
-STALE = DrawingView(gr.skip(), gr.skip(), gr.skip())  # leaves the page as it is
+STALE = DrawingView(gr.skip(), gr.skip(), gr.skip(), gr.skip())  # leaves the page as it is
 
 
 class ClearedCanvas(NamedTuple):
@@ -40,6 +43,7 @@ class ClearedCanvas(NamedTuple):
     label: None = None
     seen: None = None
     hint: str = START_HINT
+    spoken: str = ""
     sheet: int = SHEET_WHITES[0]
 
 
@@ -129,13 +133,15 @@ def show_drawing(
         return DrawingView()
     except (InvalidImageError, TypeError) as e:
         return DrawingView(hint=f"**Cannot read the drawing:** {e}")
+    spoken = spoken_answer(prediction)
     if not explain:
-        return DrawingView(label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction))
+        return DrawingView(label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction), spoken)
     top, runner_up = two_best(prediction)
     evidence = evidence_map(predictor.model, prediction.input28, top, runner_up)
-    legend = f"**Red:** evidence for {top}, **blue:** for {runner_up}."
+    # In words as well as colours: light against dark tells the two apart without seeing hue.
+    legend = f"**Orange** (light): evidence for {top}. **Blue** (dark): evidence for {runner_up}."
     hint = "\n\n".join(line for line in (doubt_hint(prediction), legend) if line)
-    return DrawingView(label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint)
+    return DrawingView(label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint, spoken)
 
 
 def clear_drawing(sheet: int = SHEET_WHITES[0]) -> ClearedCanvas:
@@ -148,17 +154,21 @@ def follow_drawing(
     ctx: AppContext, sketch: gr.Sketchpad, explain: gr.Checkbox, clear: gr.Button,
     views: tuple[gr.Label, gr.Image, gr.Markdown],
 ) -> None:
-    """Wire a canvas to its prediction, its "what the model sees" image and its hint (Draw tab, classroom view)."""
+    """Wire a canvas to its prediction, its "what the model sees" image and its hint (Draw tab, classroom view),
+    and to a line a screen reader announces, laid out here: it takes no room on screen."""
     # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
     # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
     # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
     sheet = gr.State(SHEET_WHITES[0])  # the white of the sheet on this page's canvas
+    spoken = live_region(f"{sketch.elem_id}-spoken")
     for trigger in (sketch.change, explain.change):
         trigger(
-            partial(show_drawing, ctx), [sketch, explain, sheet], list(views),
+            partial(show_drawing, ctx), [sketch, explain, sheet], [*views, spoken],
             trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
         )
-    clear.click(clear_drawing, sheet, [sketch, *views, sheet], show_progress="hidden", api_visibility="private")
+    clear.click(
+        clear_drawing, sheet, [sketch, *views, spoken, sheet], show_progress="hidden", api_visibility="private",
+    )
 
 
 def api_call(read: Callable[[object], Any], image: object) -> Any:
