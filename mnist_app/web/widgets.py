@@ -2,6 +2,7 @@
 (the bars, the 28x28 the model saw, the hint when it is unsure)."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -9,7 +10,7 @@ import gradio as gr
 import numpy as np
 
 from mnist_app.reading.explain import evidence_image, evidence_map
-from mnist_app.reading.predict import InvalidImageError, NoDigitError, Prediction
+from mnist_app.reading.predict import InvalidImageError, NoDigitError, NumberReading, Prediction
 from mnist_app.web.context import AppContext
 
 CANVAS_SIZE = 560  # 20x MNIST's 28 pixels
@@ -20,17 +21,35 @@ EXPLAIN_LABEL = "Explain: show which pixels decided"
 # Clear swaps the sheet's white between these two (no eye tells them apart), so that the server can tell a drawing
 # on the sheet before Clear from one on the new sheet: see `show_drawing`.
 SHEET_WHITES = (255, 254)
+EXPLAIN_ONE_DIGIT = "Explain reads one digit at a time: Clear and draw one digit."
+
+
+@dataclass(frozen=True)
+class DrawnNumber:
+    """Several digits side by side on a canvas: the drawing, and each digit's box and prediction."""
+
+    drawing: np.ndarray | None  # the canvas as the student sees it (None: the value had layers but no composite)
+    reading: NumberReading
 
 
 class DrawingView(NamedTuple):
-    """What a canvas's prediction shows, in the order of `follow_drawing`'s views: nothing, until a digit is drawn."""
+    """What a canvas's prediction shows, in the order of `follow_drawing`'s views and then the number drawn (for
+    `number_view`): nothing, until a digit is drawn."""
 
     label: dict[str, float] | None = None
     seen: np.ndarray | None = None
     hint: str = START_HINT
+    number: DrawnNumber | None = None  # None: one digit, or none
 
 
-STALE = DrawingView(gr.skip(), gr.skip(), gr.skip())  # leaves the page as it is
+STALE = DrawingView(gr.skip(), gr.skip(), gr.skip(), gr.skip())  # leaves the page as it is
+
+
+class DrawingStates(NamedTuple):
+    """The per-page states `follow_drawing` keeps, for the views other modules add under a canvas."""
+
+    sheet: gr.State  # the white of the sheet on the canvas now (see SHEET_WHITES)
+    number: gr.State  # the DrawnNumber, or None
 
 
 class ClearedCanvas(NamedTuple):
@@ -40,6 +59,7 @@ class ClearedCanvas(NamedTuple):
     label: None = None
     seen: None = None
     hint: str = START_HINT
+    number: None = None
     sheet: int = SHEET_WHITES[0]
 
 
@@ -124,11 +144,14 @@ def show_drawing(
         return STALE
     predictor = ctx.predictor  # one model for the prediction and its explanation, even if a deploy swaps it
     try:
-        prediction = predictor.predict(sketch)
+        reading = predictor.read_drawing(sketch)
     except NoDigitError:
         return DrawingView()
     except (InvalidImageError, TypeError) as e:
         return DrawingView(hint=f"**Cannot read the drawing:** {e}")
+    if len(reading.digits) > 1:
+        return number_drawn(sketch, reading, explain)
+    prediction = reading.digits[0].prediction
     if not explain:
         return DrawingView(label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction))
     top, runner_up = two_best(prediction)
@@ -136,6 +159,24 @@ def show_drawing(
     legend = f"**Red:** evidence for {top}, **blue:** for {runner_up}."
     hint = "\n\n".join(line for line in (doubt_hint(prediction), legend) if line)
     return DrawingView(label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint)
+
+
+def number_drawn(sketch: dict, reading: NumberReading, explain: bool) -> DrawingView:
+    """Several digits: the number as the headline, what the model saw of each digit side by side, and a hint when
+    it is unsure of some of them."""
+    predictions = [d.prediction for d in reading.digits]
+    surest = float(np.prod([max(p.probabilities) for p in predictions]))  # of every digit at once
+    doubtful = [str(i + 1) for i, p in enumerate(predictions) if not p.confident]
+    hint = "\n\n".join(
+        line for line in (
+            f"**Not sure about digit {', '.join(doubtful)}.**" if doubtful else "",
+            EXPLAIN_ONE_DIGIT if explain else "",
+        ) if line
+    )
+    seen = pixelated(np.hstack([p.input28 for p in predictions]))
+    composite = sketch.get("composite")
+    drawing = composite if isinstance(composite, np.ndarray) else None
+    return DrawingView({reading.text: surest}, seen, hint, DrawnNumber(drawing, reading))
 
 
 def clear_drawing(sheet: int = SHEET_WHITES[0]) -> ClearedCanvas:
@@ -147,18 +188,22 @@ def clear_drawing(sheet: int = SHEET_WHITES[0]) -> ClearedCanvas:
 def follow_drawing(
     ctx: AppContext, sketch: gr.Sketchpad, explain: gr.Checkbox, clear: gr.Button,
     views: tuple[gr.Label, gr.Image, gr.Markdown],
-) -> None:
+) -> DrawingStates:
     """Wire a canvas to its prediction, its "what the model sees" image and its hint (Draw tab, classroom view)."""
     # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
     # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
     # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
-    sheet = gr.State(SHEET_WHITES[0])  # the white of the sheet on this page's canvas
+    states = DrawingStates(gr.State(SHEET_WHITES[0]), gr.State())
+    outputs = [*views, states.number]
     for trigger in (sketch.change, explain.change):
         trigger(
-            partial(show_drawing, ctx), [sketch, explain, sheet], list(views),
+            partial(show_drawing, ctx), [sketch, explain, states.sheet], outputs,
             trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
         )
-    clear.click(clear_drawing, sheet, [sketch, *views, sheet], show_progress="hidden", api_visibility="private")
+    clear.click(
+        clear_drawing, states.sheet, [sketch, *outputs, states.sheet], show_progress="hidden", api_visibility="private",
+    )
+    return states
 
 
 def api_call(read: Callable[[object], Any], image: object) -> Any:
