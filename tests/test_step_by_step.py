@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from mnist_app.reading.step_by_step import SKIPPABLE
-from mnist_app.testing.browser import APART, ONE_STROKE, number
+from mnist_app.testing.browser import APART, ONE_STROKE, moved, number
 from mnist_app.testing.render import drawn_sheet
 
 # A small 2, up and to the left of the middle of the sheet.
-OFF_CENTRE_TWO = drawn_sheet(ONE_STROKE["2"], pen=10, shift=(-0.2, -0.2), scale=0.3)
+OFF_CENTRE_TWO = drawn_sheet(moved(ONE_STROKE["2"], 0.3, (0.25, 0.25)), pen=10)
 
 
 def mass_centre(image: np.ndarray) -> np.ndarray:
@@ -27,7 +27,7 @@ def test_an_off_centre_digit_is_read_with_the_crop_and_misread_without_it(predic
 
 @pytest.mark.parametrize("digit", "02567")
 def test_a_hairline_digit_is_read_surer_with_the_pen_made_like_mnists(predictor, digit):
-    hairline = drawn_sheet(ONE_STROKE[digit], pen=3, shift=(-0.2, -0.2), scale=0.5)
+    hairline = drawn_sheet(moved(ONE_STROKE[digit], 0.5, (0.25, 0.25)), pen=3)
     with_pen, without_pen = (predictor.steps(hairline, skip).prediction for skip in ([], ["pen"]))
     assert with_pen.digit == int(digit)
     assert without_pen.probabilities[int(digit)] < with_pen.probabilities[int(digit)] - 0.1

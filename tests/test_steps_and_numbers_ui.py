@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from mnist_app.reading.step_by_step import SKIPPABLE
-from mnist_app.testing.browser import APART, ONE_STROKE, number
+from mnist_app.testing.browser import APART, ONE_STROKE, moved, number
 from mnist_app.testing.render import drawn_sheet
-from mnist_app.web import number_view, steps_view, widgets
+from mnist_app.web import correction_row, number_view, steps_view, widgets
 
 
 def test_a_number_drawn_shows_the_number_each_digit_boxed_and_its_bars(ctx):
@@ -46,7 +46,7 @@ def test_read_drawing_gives_the_number_and_each_digit_as_read_number_does(ctx):
 
 
 def test_the_steps_view_shows_each_step_in_order_and_the_reading_with_those_steps(ctx):
-    off_centre = drawn_sheet(ONE_STROKE["2"], pen=10, shift=(-0.2, -0.2), scale=0.3)
+    off_centre = drawn_sheet(moved(ONE_STROKE["2"], 0.3, (0.25, 0.25)), pen=10)
     every_step = steps_view.show_steps(ctx, off_centre, list(SKIPPABLE), shown=True)
     captions = [caption for _, caption in every_step.pictures]
     assert captions[0] == "1. The drawing or photo" and captions[-1] == "6. 28 x 28, placed by centre of mass"
@@ -70,3 +70,11 @@ def test_the_steps_view_ignores_a_drawing_from_the_sheet_before_clear(ctx):
     first_sheet = widgets.blank_paper(widgets.SHEET_WHITES[0])["background"]
     before_clear = {**drawn_sheet(ONE_STROKE["3"]), "background": first_sheet}
     assert steps_view.show_steps(ctx, before_clear, list(SKIPPABLE), True, sheet_now) == steps_view.UNCHANGED
+
+
+def test_a_correction_of_a_number_drawn_is_refused_and_nothing_is_saved(ctx):
+    with pytest.raises(gr.Error, match="one digit"):
+        correction_row.correct_drawing(ctx, drawn_sheet(number("42")), 4)
+    assert ctx.corrections.count() == 0
+    message, _ = correction_row.correct_drawing(ctx, drawn_sheet(APART["4"]), 9)  # one digit in strokes apart
+    assert "saved as a 9" in message and ctx.corrections.count() == 1

@@ -71,6 +71,11 @@ def number(text: str) -> list[Stroke]:
     ]
 
 
+def moved(strokes: list[Stroke], scale: float, to: tuple[float, float]) -> list[Stroke]:
+    """The strokes shrunk by `scale` about their middle and put with that middle at `to`: a small digit off-centre."""
+    return [[(to[0] + scale * (x - 0.5), to[1] + scale * (y - 0.5)) for x, y in stroke] for stroke in strokes]
+
+
 def launch(playwright):
     """Debian's Chromium, headless, with no calls home (this machine has no network)."""
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

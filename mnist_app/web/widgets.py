@@ -24,7 +24,7 @@ SHEET_WHITES = (255, 254)
 EXPLAIN_ONE_DIGIT = "Explain reads one digit at a time: Clear and draw one digit."
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: Gradio hashes a State's value to see whether it changed
 class DrawnNumber:
     """Several digits side by side on a canvas: the drawing, and each digit's box and prediction."""
 
