@@ -8,6 +8,7 @@ from mnist_app.reading.step_by_step import SKIPPABLE
 from mnist_app.testing.browser import APART, ONE_STROKE, moved, number
 from mnist_app.testing.render import drawn_sheet
 from mnist_app.web import correction_row, number_view, steps_view, widgets
+from mnist_app.web.app import build_app
 
 
 def test_a_number_drawn_shows_the_number_each_digit_boxed_and_its_bars(ctx):
@@ -78,3 +79,12 @@ def test_a_correction_of_a_number_drawn_is_refused_and_nothing_is_saved(ctx):
     assert ctx.corrections.count() == 0
     message, _ = correction_row.correct_drawing(ctx, drawn_sheet(APART["4"]), 9)  # one digit in strokes apart
     assert "saved as a 9" in message and ctx.corrections.count() == 1
+
+
+def test_the_draw_tab_and_the_classroom_view_have_the_steps_closed_at_first(ctx):
+    components = {c["props"].get("elem_id"): c for c in build_app(ctx).config["components"]}
+    for page in ("draw", "classroom"):
+        accordion = components[f"{page}-steps"]
+        assert accordion["type"] == "accordion" and accordion["props"]["open"] is False
+        assert accordion["props"]["label"] == steps_view.TITLE
+        assert components[f"{page}-steps-on"]["props"]["value"] == list(SKIPPABLE)  # every step on at first

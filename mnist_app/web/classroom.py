@@ -47,6 +47,6 @@ def classroom_page(ctx: AppContext, demo: gr.Blocks) -> None:
                 height=200, elem_id="classroom-seen", buttons=[],
             )
             explain = gr.Checkbox(label=widgets.EXPLAIN_LABEL, elem_id="classroom-explain")
-    states = widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
-    steps_view(ctx, sketch, states, "classroom")
+            states = widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
+            steps_view(ctx, sketch, states, "classroom")  # beside the canvas: on the screen, no scrolling
     demo.load(lambda: address_markdown(served_address(demo)), None, address, api_visibility="private")
