@@ -45,7 +45,7 @@ def test_the_steps_go_from_the_picture_to_the_28x28_that_predict_gives(predictor
     walked = predictor.steps(OFF_CENTRE_TWO)
     assert [s.title for s in walked.steps] == [
         "The drawing or photo", "The ink found", SKIPPABLE["crop"], SKIPPABLE["pen"], "Fitted into 20 x 20",
-        "28 x 28, placed by centre of mass",
+        "Centre of mass (28 x 28)",
     ]
     assert not any(s.skipped for s in walked.steps)
     picture, ink, crop, _, box, input28 = (s.image for s in walked.steps)

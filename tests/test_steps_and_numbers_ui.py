@@ -50,7 +50,7 @@ def test_the_steps_view_shows_each_step_in_order_and_the_reading_with_those_step
     off_centre = drawn_sheet(moved(ONE_STROKE["2"], 0.3, (0.25, 0.25)), pen=10)
     every_step = steps_view.show_steps(ctx, off_centre, list(SKIPPABLE), shown=True)
     captions = [caption for _, caption in every_step.pictures]
-    assert captions[0] == "1. The drawing or photo" and captions[-1] == "6. 28 x 28, placed by centre of mass"
+    assert captions[0] == "1. The drawing or photo" and captions[-1] == "6. Centre of mass (28 x 28)"
     assert all(picture.dtype == np.uint8 and min(picture.shape) >= 28 for picture, _ in every_step.pictures)
     assert max(every_step.label, key=every_step.label.get) == "2" and "With every step" in every_step.note
     no_crop = steps_view.show_steps(ctx, off_centre, ["pen", "mass"], shown=True)

@@ -66,7 +66,7 @@ def walk(source: object, skip: Collection[str] = ()) -> Walk:
             Step(SKIPPABLE["crop"], crop, "crop" in skip),
             Step(SKIPPABLE["pen"], pen.astype(np.float32), "pen" in skip),
             Step("Fitted into 20 x 20", box),
-            Step("28 x 28, placed by centre of mass", input28, "mass" in skip),
+            Step("Centre of mass (28 x 28)", input28, "mass" in skip),
         ],
         input28,
     )
