@@ -48,5 +48,5 @@ def classroom_page(ctx: AppContext, demo: gr.Blocks) -> None:
             )
             explain = gr.Checkbox(label=widgets.EXPLAIN_LABEL, elem_id="classroom-explain")
             states = widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
-            steps_view(ctx, sketch, states, "classroom")  # beside the canvas: on the screen, no scrolling
+            steps_view(ctx, states, "classroom")  # beside the canvas: on the screen, no scrolling
     demo.load(lambda: address_markdown(served_address(demo)), None, address, api_visibility="private")

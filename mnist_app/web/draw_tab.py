@@ -33,8 +33,8 @@ def draw_tab(ctx: AppContext) -> None:
             )
             explain = gr.Checkbox(label=EXPLAIN_LABEL, elem_id="draw-explain")
     states = follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
-    number_view(ctx, sketch, states.number)
-    steps_view(ctx, sketch, states, "draw")
+    number_view(ctx, sketch, states.drawn)
+    steps_view(ctx, states, "draw")
     gr.on(
         [], partial(predict_drawing, ctx), sketch, label, api_name="predict_drawing", concurrency_id="predict",
     )

@@ -8,7 +8,7 @@ import gradio as gr
 
 from mnist_app.web.context import AppContext
 from mnist_app.web.upload_tab import digit_results
-from mnist_app.web.widgets import DrawnNumber, api_call
+from mnist_app.web.widgets import Drawn, api_call
 
 
 class NumberView(NamedTuple):
@@ -27,17 +27,17 @@ def read_drawing(ctx: AppContext, sketch: dict | None) -> tuple[str, list[dict]]
     return reading.text, digit_results(reading)
 
 
-def show_number(number: DrawnNumber | None) -> NumberView:
-    if number is None:
+def show_number(drawn: Drawn | None) -> NumberView:
+    """Shown for several digits; hidden for one, or none."""
+    if drawn is None or len(drawn.reading.digits) < 2:
         return NumberView()
-    digits = number.reading.digits
-    boxes = [(d.box, f"{i + 1}: {d.prediction.digit}") for i, d in enumerate(digits)]
-    found = (number.drawing, boxes) if number.drawing is not None else None
-    return NumberView(gr.Column(visible=True), number.reading.text, found, digit_results(number.reading))
+    boxes = [(d.box, f"{i + 1}: {d.prediction.digit}") for i, d in enumerate(drawn.reading.digits)]
+    found = (drawn.drawing, boxes) if drawn.drawing is not None else None
+    return NumberView(gr.Column(visible=True), drawn.reading.text, found, digit_results(drawn.reading))
 
 
-def number_view(ctx: AppContext, sketch: gr.Sketchpad, number: gr.State) -> None:
-    """Laid out where it is called; `number` is the DrawnNumber state of `widgets.follow_drawing`."""
+def number_view(ctx: AppContext, sketch: gr.Sketchpad, drawn: gr.State) -> None:
+    """Laid out where it is called; `drawn` is the Drawn state of `widgets.follow_drawing`."""
     with gr.Column(visible=False, elem_id="draw-number-view") as shown:
         text = gr.Textbox(label="Number read", interactive=False, elem_id="draw-number")
         with gr.Row():
@@ -55,8 +55,8 @@ def number_view(ctx: AppContext, sketch: gr.Sketchpad, number: gr.State) -> None
                                 label=f"Digit {i + 1}", min_width=140,
                             )
 
-    number.change(
-        show_number, number, list(NumberView(shown, text, found, details)), show_progress="hidden",
+    drawn.change(
+        show_number, drawn, list(NumberView(shown, text, found, details)), show_progress="hidden",
         api_visibility="private",
     )
     gr.on([], partial(read_drawing, ctx), sketch, [text, details], api_name="read_drawing", concurrency_id="predict")

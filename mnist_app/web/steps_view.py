@@ -1,6 +1,7 @@
 """"How the network sees it": under a canvas, in an accordion closed at first, the steps from the drawing to the
 network's 28x28 as small pictures, with a switch for each step that can be left out and the probabilities the
-network gives without it. Computed only while the accordion is open: a closed one costs a stroke nothing."""
+network gives without it. Computed only while the accordion is open, from the drawing the canvas's prediction
+last read (widgets.Drawn): a closed one costs a stroke next to nothing."""
 
 from functools import partial
 from typing import NamedTuple
@@ -11,7 +12,7 @@ import numpy as np
 from mnist_app.reading.predict import InvalidImageError, NoDigitError
 from mnist_app.reading.step_by_step import SKIPPABLE, Step
 from mnist_app.web.context import AppContext
-from mnist_app.web.widgets import DrawingStates, label_value, on_another_sheet, pixelated
+from mnist_app.web.widgets import DrawingStates, Drawn, label_value, pixelated
 
 TITLE = "How the network sees it"
 STEPS_HINT = (
@@ -41,18 +42,16 @@ def caption(number: int, step: Step) -> str:
     return f"{number}. {step.title}" + (" (left out)" if step.skipped else "")
 
 
-def show_steps(
-    ctx: AppContext, sketch: dict | None, steps_on: list[str] | None, shown: bool, sheet: int | None = None,
-) -> StepsView:
-    """The steps for the drawing, with the steps not in `steps_on` left out; nothing changes while the view is
-    closed (`shown` False) or for a drawing from the sheet before Clear (see widgets.show_drawing)."""
-    if not shown or (sketch is not None and sheet is not None and on_another_sheet(sketch, sheet)):
+def show_steps(ctx: AppContext, drawn: Drawn | None, steps_on: list[str] | None, shown: bool) -> StepsView:
+    """The steps for the drawing last read, with the steps not in `steps_on` left out; nothing changes while the
+    view is closed (`shown` False)."""
+    if not shown:
         return UNCHANGED
-    if sketch is None:
+    if drawn is None:
         return StepsView()
     left_out = [key for key in SKIPPABLE if key not in (steps_on or [])]
     try:
-        walked = ctx.predictor.steps(sketch, left_out)
+        walked = ctx.predictor.steps(drawn.sketch, left_out)
     except NoDigitError:
         return StepsView()
     except (InvalidImageError, TypeError) as e:
@@ -65,8 +64,8 @@ def show_steps(
     return StepsView(pictures, label_value(prediction), note)
 
 
-def steps_view(ctx: AppContext, sketch: gr.Sketchpad, states: DrawingStates, prefix: str) -> None:
-    """Laid out where it is called, under the canvas whose `follow_drawing` states are `states`."""
+def steps_view(ctx: AppContext, states: DrawingStates, prefix: str) -> None:
+    """Laid out where it is called, for the canvas whose `follow_drawing` states are `states`."""
     with gr.Accordion(TITLE, open=False, elem_id=f"{prefix}-steps") as accordion:
         note = gr.Markdown(STEPS_HINT, elem_id=f"{prefix}-steps-note")
         pictures = gr.Gallery(
@@ -82,8 +81,8 @@ def steps_view(ctx: AppContext, sketch: gr.Sketchpad, states: DrawingStates, pre
                              elem_id=f"{prefix}-steps-label")
     shown = gr.State(False)
     update = partial(show_steps, ctx)
-    inputs, outputs = [sketch, steps_on, shown, states.sheet], list(StepsView(pictures, label, note))
+    inputs, outputs = [states.drawn, steps_on, shown], list(StepsView(pictures, label, note))
     options = {"show_progress": "hidden", "api_visibility": "private", "concurrency_id": "predict"}
     accordion.expand(lambda: True, None, shown, **options).then(update, inputs, outputs, **options)
     accordion.collapse(lambda: False, None, shown, **options)
-    gr.on([sketch.change, steps_on.change], update, inputs, outputs, trigger_mode="always_last", **options)
+    gr.on([states.drawn.change, steps_on.change], update, inputs, outputs, trigger_mode="always_last", **options)

@@ -25,21 +25,28 @@ EXPLAIN_ONE_DIGIT = "Explain reads one digit at a time: Clear and draw one digit
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: Gradio hashes a State's value to see whether it changed
-class DrawnNumber:
-    """Several digits side by side on a canvas: the drawing, and each digit's box and prediction."""
+class Drawn:
+    """The drawing last read on a canvas and what was read, for the views under the canvas (the number, the steps):
+    kept in a State, they need not take the Sketchpad as an input, which the page would encode and upload again."""
 
-    drawing: np.ndarray | None  # the canvas as the student sees it (None: the value had layers but no composite)
+    sketch: dict  # the Sketchpad's value
     reading: NumberReading
+
+    @property
+    def drawing(self) -> np.ndarray | None:
+        """The canvas as the student sees it (None: the value had layers but no composite)."""
+        composite = self.sketch.get("composite")
+        return composite if isinstance(composite, np.ndarray) else None
 
 
 class DrawingView(NamedTuple):
-    """What a canvas's prediction shows, in the order of `follow_drawing`'s views and then the number drawn (for
-    `number_view`): nothing, until a digit is drawn."""
+    """What a canvas's prediction shows, in the order of `follow_drawing`'s views and then what was drawn (for the
+    views under the canvas): nothing, until a digit is drawn."""
 
     label: dict[str, float] | None = None
     seen: np.ndarray | None = None
     hint: str = START_HINT
-    number: DrawnNumber | None = None  # None: one digit, or none
+    drawn: Drawn | None = None
 
 
 STALE = DrawingView(gr.skip(), gr.skip(), gr.skip(), gr.skip())  # leaves the page as it is
@@ -49,7 +56,7 @@ class DrawingStates(NamedTuple):
     """The per-page states `follow_drawing` keeps, for the views other modules add under a canvas."""
 
     sheet: gr.State  # the white of the sheet on the canvas now (see SHEET_WHITES)
-    number: gr.State  # the DrawnNumber, or None
+    drawn: gr.State  # the Drawn, or None
 
 
 class ClearedCanvas(NamedTuple):
@@ -59,7 +66,7 @@ class ClearedCanvas(NamedTuple):
     label: None = None
     seen: None = None
     hint: str = START_HINT
-    number: None = None
+    drawn: None = None
     sheet: int = SHEET_WHITES[0]
 
 
@@ -149,22 +156,23 @@ def show_drawing(
         return DrawingView()
     except (InvalidImageError, TypeError) as e:
         return DrawingView(hint=f"**Cannot read the drawing:** {e}")
+    drawn = Drawn(sketch, reading)
     if len(reading.digits) > 1:
-        return number_drawn(sketch, reading, explain)
+        return number_drawn(drawn, explain)
     prediction = reading.digits[0].prediction
     if not explain:
-        return DrawingView(label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction))
+        return DrawingView(label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction), drawn)
     top, runner_up = two_best(prediction)
     evidence = evidence_map(predictor.model, prediction.input28, top, runner_up)
     legend = f"**Red:** evidence for {top}, **blue:** for {runner_up}."
     hint = "\n\n".join(line for line in (doubt_hint(prediction), legend) if line)
-    return DrawingView(label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint)
+    return DrawingView(label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint, drawn)
 
 
-def number_drawn(sketch: dict, reading: NumberReading, explain: bool) -> DrawingView:
+def number_drawn(drawn: Drawn, explain: bool) -> DrawingView:
     """Several digits: the number as the headline, what the model saw of each digit side by side, and a hint when
     it is unsure of some of them."""
-    predictions = [d.prediction for d in reading.digits]
+    predictions = [d.prediction for d in drawn.reading.digits]
     surest = float(np.prod([max(p.probabilities) for p in predictions]))  # of every digit at once
     doubtful = [str(i + 1) for i, p in enumerate(predictions) if not p.confident]
     hint = "\n\n".join(
@@ -174,9 +182,7 @@ def number_drawn(sketch: dict, reading: NumberReading, explain: bool) -> Drawing
         ) if line
     )
     seen = pixelated(np.hstack([p.input28 for p in predictions]))
-    composite = sketch.get("composite")
-    drawing = composite if isinstance(composite, np.ndarray) else None
-    return DrawingView({reading.text: surest}, seen, hint, DrawnNumber(drawing, reading))
+    return DrawingView({drawn.reading.text: surest}, seen, hint, drawn)
 
 
 def clear_drawing(sheet: int = SHEET_WHITES[0]) -> ClearedCanvas:
@@ -194,7 +200,7 @@ def follow_drawing(
     # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
     # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
     states = DrawingStates(gr.State(SHEET_WHITES[0]), gr.State())
-    outputs = [*views, states.number]
+    outputs = [*views, states.drawn]
     for trigger in (sketch.change, explain.change):
         trigger(
             partial(show_drawing, ctx), [sketch, explain, states.sheet], outputs,
