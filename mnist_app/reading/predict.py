@@ -134,6 +134,7 @@ class Predictor:
         return [max(p.probabilities) for p in self.classify(np.stack([mnist_style.to_mnist(ink, r) for r in regions]))]
 
     def read_regions(self, ink: mnist_style.Ink, regions: list[Region]) -> NumberReading:
+        """The digits of these regions (each one digit, or several touching), in the regions' order."""
         digit_height = max(r.height for r in regions)
         digits = [d for region in regions for d in self.read_region(ink, region, digit_height)]
         return NumberReading("".join(str(d.prediction.digit) for d in digits), digits)
