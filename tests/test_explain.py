@@ -111,8 +111,8 @@ def test_explaining_keeps_up_with_drawing_on_one_cpu_thread(predictor):
 
 def test_the_explain_toggle_tints_what_the_model_sees_and_names_both_digits(ctx):
     sketch, expected = drawn(0)
-    label, plain, hint, _ = widgets.show_drawing(ctx, sketch, False)
-    explained_label, tinted, legend, _ = widgets.show_drawing(ctx, sketch, True)
+    label, plain, hint, *_ = widgets.show_drawing(ctx, sketch, False)
+    explained_label, tinted, legend, *_ = widgets.show_drawing(ctx, sketch, True)
     assert explained_label == label and "Orange" not in hint
     assert plain.shape == (224, 224) and tinted.shape == (224, 224, 3) and tinted.dtype == np.uint8
     step = widgets.SEEN_SCALE
@@ -126,4 +126,4 @@ def test_the_explain_toggle_tints_what_the_model_sees_and_names_both_digits(ctx)
 
 
 def test_explain_on_an_empty_canvas_still_asks_for_a_digit(ctx):
-    assert widgets.show_drawing(ctx, widgets.blank_paper(), True) == widgets.DrawingView()
+    assert widgets.show_drawing(ctx, widgets.blank_paper(), True) == widgets.DrawingView()  # the start hint

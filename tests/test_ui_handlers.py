@@ -39,18 +39,19 @@ def test_the_canvas_starts_as_a_white_sheet_so_the_pen_is_selected_at_once():
 
 def test_a_drawn_digit_shows_its_probabilities_and_the_pixelated_input(ctx):
     sketch, digit = drawn(0)
-    label, seen, _, _ = widgets.show_drawing(ctx, sketch)
+    label, seen, _, _, last_read = widgets.show_drawing(ctx, sketch)
     assert sorted(label) == [str(d) for d in range(10)]
     assert top_digit(label) == digit
     assert sum(label.values()) == pytest.approx(1, abs=1e-4)
     assert seen.shape == (28 * widgets.SEEN_SCALE, 28 * widgets.SEEN_SCALE) and seen.dtype == np.uint8
     step = widgets.SEEN_SCALE
     assert (seen[::step, ::step] == seen[step - 1 :: step, ::step]).all()  # square pixels, no smoothing
+    assert last_read.reading.text == str(digit)  # one digit, kept for the views under the canvas
 
 
 def test_an_empty_or_missing_canvas_asks_for_a_digit(ctx):
     for sketch in (widgets.blank_paper(), None, {"background": None, "layers": [], "composite": None}):
-        assert widgets.show_drawing(ctx, sketch) == widgets.DrawingView()
+        assert widgets.show_drawing(ctx, sketch) == widgets.DrawingView()  # the start hint
 
 
 def test_a_doubtful_reading_says_so_with_the_two_best_guesses():

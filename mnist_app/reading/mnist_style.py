@@ -31,6 +31,7 @@ BOX = 20  # MNIST fits each digit into 20x20 ...
 SIDE = 28  # ... and places it by its centre of mass in 28x28
 MASS_CENTRE = (14.0, 14.0)  # MNIST's mean centre of mass (row, column), measured on its test set
 DETAIL = 4  # stroke width is normalised at DETAIL times the final scale, then averaged down
+PEN_MARGIN = DETAIL * 3  # normalising the pen pads the strokes by this much: room for them to grow
 STROKE_WIDTH = 10.5  # MNIST's median stroke width at that scale (about 2.6 px in 28x28), as stroke_width measures it
 LINE_SLOPES = np.tan(np.radians(np.arange(-6, 6.1, 0.5)))  # ruled lines of a page held a little askew
 
@@ -174,24 +175,25 @@ def stroke_width(mask: np.ndarray) -> float:
 
 def normalise_stroke_width(mask: np.ndarray) -> np.ndarray:
     """Thin canvas lines and fat brush strokes both become MNIST's pen, on a padded canvas."""
-    pad = DETAIL * 3
-    mask = np.pad(mask, pad)
+    mask = np.pad(mask, PEN_MARGIN)
     change = round((STROKE_WIDTH - stroke_width(mask)) / 2)
     if change > 0:
-        mask = grow(mask, min(change, pad))
+        mask = grow(mask, min(change, PEN_MARGIN))
     elif change < 0:
-        mask = ~grow(~mask, min(-change, pad))
+        mask = ~grow(~mask, min(-change, PEN_MARGIN))
     return mask
 
 
-def fit_box(mask: np.ndarray) -> np.ndarray:
-    """Area-average the stroke mask into a box whose long side is 20 px: MNIST's anti-aliasing."""
+def fit_box(mask: np.ndarray, crop: bool = True) -> np.ndarray:
+    """Area-average the stroke mask (cropped to its strokes, unless `crop` is False) into a box whose long side is
+    20 px: MNIST's anti-aliasing."""
     rows, cols = np.nonzero(mask)
     if rows.size == 0:
         raise NoDigitError("No digit found: the strokes are too faint")
     soft = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(DETAIL / 2)))
-    crop = soft[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1].astype(np.float32) / 255
-    return np.clip(resize_long_side(crop, BOX), 0, 1)
+    if crop:
+        soft = soft[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    return np.clip(resize_long_side(soft.astype(np.float32) / 255, BOX), 0, 1)
 
 
 def place_by_mass(box: np.ndarray) -> np.ndarray:
@@ -207,13 +209,20 @@ def place_by_mass(box: np.ndarray) -> np.ndarray:
     return out
 
 
+def region_ink(ink: Ink, region: Region) -> np.ndarray:
+    """The ink levels over the region's box, zero outside its strokes."""
+    x0, y0, x1, y1 = region.box
+    return np.where(grow(region.mask, 1), ink.level[y0:y1, x0:x1], 0).astype(np.float32)
+
+
+def detailed_strokes(crop: np.ndarray) -> np.ndarray:
+    """The strokes as a mask whose long side is DETAIL times the 20x20 box's."""
+    return resize_long_side(max_pool(crop, max(1, max(crop.shape) // (BOX * DETAIL))), BOX * DETAIL) > 0.5
+
+
 def to_mnist(ink: Ink, region: Region) -> np.ndarray:
     """Crop the region, normalise stroke width, fit into 20x20 and centre by mass in 28x28."""
-    x0, y0, x1, y1 = region.box
-    crop = np.where(grow(region.mask, 1), ink.level[y0:y1, x0:x1], 0).astype(np.float32)
-    detailed = resize_long_side(max_pool(crop, max(1, max(crop.shape) // (BOX * DETAIL))), BOX * DETAIL)
-    strokes = normalise_stroke_width(detailed > 0.5)
-    return place_by_mass(fit_box(strokes))
+    return place_by_mass(fit_box(normalise_stroke_width(detailed_strokes(region_ink(ink, region)))))
 
 
 def original_box(ink: Ink, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -224,7 +233,11 @@ def original_box(ink: Ink, box: tuple[int, int, int, int]) -> tuple[int, int, in
 
 def main_ink(source: object, work_size: int = WORK_SIZE) -> tuple[Ink, list[Component]]:
     """The ink map and its components that may be (parts of) digits."""
-    ink = find_ink(load_picture(source, work_size))
+    return ink_components(find_ink(load_picture(source, work_size)))
+
+
+def ink_components(ink: Ink) -> tuple[Ink, list[Component]]:
+    """The ink map and its components that may be (parts of) digits."""
     components = find_components(ink.level > 0.5, ink.level)
     if not components:
         raise NoDigitError("No digit found in the image")
@@ -240,7 +253,13 @@ def ink_regions(source: object) -> tuple[Ink, list[Region]]:
 def prepare_digit(source: object) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The 28x28 float image the model should see for the one digit in `source`, and its box."""
     ink, components = main_ink(source)
-    if not ink.from_canvas:  # on paper the digit is the main ink and what lies close to it; specks further off
-        components = group_around(max(components, key=lambda c: c.mass), components)
-    region = region_of(components)
+    region = digit_region(ink, components)
     return to_mnist(ink, region), original_box(ink, region.box)
+
+
+def digit_region(ink: Ink, components: list[Component]) -> Region:
+    """The one digit: on a canvas all that is drawn, on paper the main ink and what lies close to it (specks further
+    off are not the digit)."""
+    if not ink.from_canvas:
+        components = group_around(max(components, key=lambda c: c.mass), components)
+    return region_of(components)

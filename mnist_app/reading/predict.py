@@ -8,18 +8,22 @@ One Predictor can serve concurrent requests: the model stays in eval mode and ev
 runs under torch.inference_mode, so no call changes shared state.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from mnist_app.reading import mnist_style
+from mnist_app.reading import mnist_style, step_by_step
+from mnist_app.reading.drawing import drawn_digits
 from mnist_app.reading.mnist_style import InvalidImageError, NoDigitError
-from mnist_app.reading.segment import Region, cut_candidates, piece_between
+from mnist_app.reading.segment import Region, cut_candidates, piece_between, region_of
 from mnist_app.storage.weights import load_weights
 
-__all__ = ["DigitBox", "InvalidImageError", "NoDigitError", "NumberReading", "Prediction", "Predictor"]
+__all__ = [
+    "DigitBox", "InvalidImageError", "NoDigitError", "NumberReading", "Prediction", "Predictor", "StepByStep",
+]
 
 # With a fitted temperature the probabilities are honest on digits: below 99% the model expects to be wrong more
 # than once in a hundred, and says it is not sure. The bar is high because a network that has only seen digits is
@@ -62,6 +66,12 @@ class NumberReading:
     def main(self) -> DigitBox:
         """The largest digit (by its box's area): the one a photo of a single digit is about."""
         return max(self.digits, key=lambda d: (d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
+
+
+@dataclass(frozen=True)
+class StepByStep:
+    steps: list[step_by_step.Step]  # from the picture to the 28x28, in order
+    prediction: Prediction  # what the network reads from the last step's 28x28
 
 
 def looks_like_a_digit(image28: np.ndarray) -> bool:
@@ -107,9 +117,33 @@ class Predictor:
         input28, _ = mnist_style.prepare_digit(image)
         return self.classify(input28[None])[0]
 
+    def steps(self, image: object, skip: Collection[str] = ()) -> StepByStep:
+        """The one digit in `image` step by step, with the steps in `skip` (step_by_step.SKIPPABLE) left out: each
+        step's picture and what the network reads at the end. For showing the pipeline: `predict` is the fast path."""
+        walked = step_by_step.walk(image, skip)
+        return StepByStep(walked.steps, self.classify(walked.input28[None])[0])
+
     def read_number(self, image: object) -> NumberReading:
         """All digits in `image`, left to right, each with its box in the original image."""
-        ink, regions = mnist_style.ink_regions(image)
+        return self.read_regions(*mnist_style.ink_regions(image))
+
+    def read_drawing(self, image: object) -> NumberReading:
+        """A drawing of one digit, however many strokes it took, read as `predict` reads it; or several digits side
+        by side, read as `read_number` reads them (at the single digit's working size: a canvas is small)."""
+        ink, components = mnist_style.main_ink(image)
+        groups = drawn_digits(components, lambda regions: self.sureness(ink, regions))
+        if len(groups) > 1:
+            return self.read_regions(ink, [region_of(g) for g in groups])
+        region = mnist_style.digit_region(ink, components)
+        prediction = self.classify(mnist_style.to_mnist(ink, region)[None])[0]
+        return NumberReading(str(prediction.digit), [DigitBox(mnist_style.original_box(ink, region.box), prediction)])
+
+    def sureness(self, ink: mnist_style.Ink, regions: list[Region]) -> list[float]:
+        """The top probability of each region read as one digit."""
+        return [max(p.probabilities) for p in self.classify(np.stack([mnist_style.to_mnist(ink, r) for r in regions]))]
+
+    def read_regions(self, ink: mnist_style.Ink, regions: list[Region]) -> NumberReading:
+        """The digits of these regions (each one digit, or several touching), in the regions' order."""
         digit_height = max(r.height for r in regions)
         digits = [d for region in regions for d in self.read_region(ink, region, digit_height)]
         return NumberReading("".join(str(d.prediction.digit) for d in digits), digits)

@@ -53,8 +53,31 @@ ONE_STROKE = {
     "9": [[(0.64, 0.30), (0.55, 0.16), (0.40, 0.18), (0.35, 0.32), (0.45, 0.45), (0.62, 0.38), (0.64, 0.30),
            (0.60, 0.60), (0.55, 0.88)]],
 }
+# One digit in two strokes that do not touch: the 4's upright misses its bar, the 5's bar and the 7's stroke are
+# written apart from the rest.
+APART = {
+    "4": [[(0.42, 0.15), (0.30, 0.58), (0.56, 0.58)], [(0.64, 0.15), (0.64, 0.88)]],
+    "5": [[(0.36, 0.20), (0.34, 0.46), (0.55, 0.42), (0.68, 0.58), (0.65, 0.78), (0.50, 0.88), (0.32, 0.82)],
+          [(0.45, 0.12), (0.72, 0.10)]],
+    "7": [[(0.25, 0.16), (0.60, 0.16)], [(0.70, 0.18), (0.45, 0.88)]],
+}
 FOUR_IN_TWO_STROKES = [[(0.40, 0.15), (0.30, 0.55), (0.70, 0.55)], [(0.60, 0.30), (0.60, 0.85)]]
 SEVEN_IN_TWO_STROKES = [[(0.30, 0.20), (0.70, 0.20)], [(0.70, 0.20), (0.45, 0.85)]]
+
+
+def number(text: str) -> list[Stroke]:
+    """A number written across the sheet, each digit as ONE_STROKE draws it, in a slot of its own."""
+    size = min(0.9, 1 / len(text) + 0.05)
+    return [
+        [((k + 0.5) / len(text) + (x - 0.5) * size, 0.5 + (y - 0.5) * size) for x, y in stroke]
+        for k, digit in enumerate(text)
+        for stroke in ONE_STROKE[digit]
+    ]
+
+
+def moved(strokes: list[Stroke], scale: float, to: tuple[float, float]) -> list[Stroke]:
+    """The strokes shrunk by `scale` about their middle and put with that middle at `to`: a small digit off-centre."""
+    return [[(to[0] + scale * (x - 0.5), to[1] + scale * (y - 0.5)) for x, y in stroke] for stroke in strokes]
 
 
 def launch(playwright):

@@ -109,6 +109,19 @@ def canvas(digit: np.ndarray, rng: np.random.Generator, size: int = 800) -> np.n
     return rgba
 
 
+def drawn_sheet(strokes: list[list[tuple[float, float]]], size: int = 560, pen: int = 14) -> dict:
+    """The Sketchpad's value after drawing `strokes` (points 0..1 across and down the middle 0.8 of the sheet, as
+    testing/browser.py draws them) with a black pen `pen` px wide on the app's white sheet."""
+    sheet = Image.new("RGBA", (size, size), (255, 255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
+    for stroke in strokes:
+        points = [((0.1 + 0.8 * x) * size, (0.1 + 0.8 * y) * size) for x, y in stroke]
+        draw.line(points, fill=(0, 0, 0, 255), width=pen, joint="curve")
+        for x, y in (points[0], points[-1]):  # a round pen's ends
+            draw.ellipse([x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2], fill=(0, 0, 0, 255))
+    return {"background": None, "layers": [], "composite": np.asarray(sheet)}
+
+
 def lighting_gradient(h: int, w: int, rng: np.random.Generator, strength: float) -> np.ndarray:
     """Light falling off across the page, in a random direction (1 = full light)."""
     direction = rng.uniform(0, 2 * math.pi)

@@ -12,6 +12,7 @@ from mnist_app.web import widgets
 from mnist_app.web.accessibility import SEEN_ALT
 from mnist_app.web.context import AppContext
 from mnist_app.web.lan_address import StudentAddress, student_address
+from mnist_app.web.steps_view import steps_view
 
 CLASSROOM_PATH = "classroom"
 CANVAS_HEIGHT = "72vh"  # most of the screen's height, whatever the projector's resolution
@@ -47,5 +48,6 @@ def classroom_page(ctx: AppContext, demo: gr.Blocks) -> None:
                 height=200, elem_id="classroom-seen", buttons=[], alt_text=SEEN_ALT,
             )
             explain = gr.Checkbox(label=widgets.EXPLAIN_LABEL, elem_id="classroom-explain")
-    widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
+            states = widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
+            steps_view(ctx, states, "classroom")  # beside the canvas: on the screen, no scrolling
     demo.load(lambda: address_markdown(served_address(demo)), None, address, api_visibility="private")

@@ -58,9 +58,12 @@ def correct_drawing(ctx: AppContext, sketch: dict | None, digit: object) -> tupl
     """API /correct_drawing: the canvas and the digit it really is; saves a correction."""
     digit = wanted_digit(digit)
     try:
-        prediction = ctx.predictor.predict(sketch)
+        reading = ctx.predictor.read_drawing(sketch)
     except (NoDigitError, InvalidImageError, TypeError):
         raise gr.Error("Nothing is drawn: draw a digit, then say which it is.") from None
+    if len(reading.digits) > 1:  # the whole number squeezed into one 28x28 would teach the model nothing
+        raise gr.Error("A correction is for one digit: Clear, draw the digit alone, then say which it is.")
+    prediction = reading.digits[0].prediction
     composite = sketch.get("composite") if isinstance(sketch, dict) else None
     original = Image.fromarray(composite) if isinstance(composite, np.ndarray) else None
     return save(ctx, prediction, digit, original)

@@ -7,6 +7,8 @@ import gradio as gr
 from mnist_app.web.accessibility import SEEN_ALT
 from mnist_app.web.context import AppContext
 from mnist_app.web.correction_row import correct_drawing, correction_row
+from mnist_app.web.number_view import number_view
+from mnist_app.web.steps_view import steps_view
 from mnist_app.web.widgets import EXPLAIN_LABEL, START_HINT, api_call, drawing_canvas, follow_drawing, label_value
 
 CANVAS_SHOWN = 480  # the canvas's height on screen, in CSS pixels
@@ -31,7 +33,9 @@ def draw_tab(ctx: AppContext) -> None:
                 height=240, elem_id="draw-seen", buttons=[], alt_text=SEEN_ALT,
             )
             explain = gr.Checkbox(label=EXPLAIN_LABEL, elem_id="draw-explain")
-    follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
+    states = follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
+    number_view(ctx, sketch, states.drawn)
+    steps_view(ctx, states, "draw")
     gr.on(
         [], partial(predict_drawing, ctx), sketch, label, api_name="predict_drawing", concurrency_id="predict",
     )

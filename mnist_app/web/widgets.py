@@ -2,6 +2,7 @@
 (the bars, the 28x28 the model saw, the hint when it is unsure)."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -9,7 +10,7 @@ import gradio as gr
 import numpy as np
 
 from mnist_app.reading.explain import evidence_image, evidence_map
-from mnist_app.reading.predict import InvalidImageError, NoDigitError, Prediction
+from mnist_app.reading.predict import InvalidImageError, NoDigitError, NumberReading, Prediction
 from mnist_app.web.accessibility import live_region, spoken_answer
 from mnist_app.web.context import AppContext
 
@@ -21,19 +22,43 @@ EXPLAIN_LABEL = "Explain: show which pixels decided"
 # Clear swaps the sheet's white between these two (no eye tells them apart), so that the server can tell a drawing
 # on the sheet before Clear from one on the new sheet: see `show_drawing`.
 SHEET_WHITES = (255, 254)
+EXPLAIN_ONE_DIGIT = "Explain reads one digit at a time: Clear and draw one digit."
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: Gradio hashes a State's value to see whether it changed
+class Drawn:
+    """The drawing last read on a canvas and what was read, for the views under the canvas (the number, the steps):
+    kept in a State, they need not take the Sketchpad as an input, which the page would encode and upload again."""
+
+    sketch: dict  # the Sketchpad's value
+    reading: NumberReading
+
+    @property
+    def drawing(self) -> np.ndarray | None:
+        """The canvas as the student sees it (None: the value had layers but no composite)."""
+        composite = self.sketch.get("composite")
+        return composite if isinstance(composite, np.ndarray) else None
 
 
 class DrawingView(NamedTuple):
-    """What a canvas's prediction shows, in the order of `follow_drawing`'s views and then what a screen reader
-    announces: nothing, until a digit is drawn."""
+    """What a canvas's prediction shows, in the order of `follow_drawing`'s views, then what a screen reader
+    announces and what was drawn (for the views under the canvas): nothing, until a digit is drawn."""
 
     label: dict[str, float] | None = None
     seen: np.ndarray | None = None
     hint: str = START_HINT
     spoken: str = ""
+    drawn: Drawn | None = None
 
 
-STALE = DrawingView(gr.skip(), gr.skip(), gr.skip(), gr.skip())  # leaves the page as it is
+STALE = DrawingView(gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())  # leaves the page as it is
+
+
+class DrawingStates(NamedTuple):
+    """The per-page states `follow_drawing` keeps, for the views other modules add under a canvas."""
+
+    sheet: gr.State  # the white of the sheet on the canvas now (see SHEET_WHITES)
+    drawn: gr.State  # the Drawn, or None
 
 
 class ClearedCanvas(NamedTuple):
@@ -44,6 +69,7 @@ class ClearedCanvas(NamedTuple):
     seen: None = None
     hint: str = START_HINT
     spoken: str = ""
+    drawn: None = None
     sheet: int = SHEET_WHITES[0]
 
 
@@ -128,20 +154,45 @@ def show_drawing(
         return STALE
     predictor = ctx.predictor  # one model for the prediction and its explanation, even if a deploy swaps it
     try:
-        prediction = predictor.predict(sketch)
+        reading = predictor.read_drawing(sketch)
     except NoDigitError:
         return DrawingView()
     except (InvalidImageError, TypeError) as e:
         return DrawingView(hint=f"**Cannot read the drawing:** {e}")
+    drawn = Drawn(sketch, reading)
+    if len(reading.digits) > 1:
+        return number_drawn(drawn, explain)
+    prediction = reading.digits[0].prediction
     spoken = spoken_answer(prediction)
     if not explain:
-        return DrawingView(label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction), spoken)
+        return DrawingView(
+            label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction), spoken, drawn,
+        )
     top, runner_up = two_best(prediction)
     evidence = evidence_map(predictor.model, prediction.input28, top, runner_up)
     # In words as well as colours: light against dark tells the two apart without seeing hue.
     legend = f"**Orange** (light): evidence for {top}. **Blue** (dark): evidence for {runner_up}."
     hint = "\n\n".join(line for line in (doubt_hint(prediction), legend) if line)
-    return DrawingView(label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint, spoken)
+    return DrawingView(
+        label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint, spoken, drawn,
+    )
+
+
+def number_drawn(drawn: Drawn, explain: bool) -> DrawingView:
+    """Several digits: the number as the headline, what the model saw of each digit side by side, and a hint when
+    it is unsure of some of them."""
+    predictions = [d.prediction for d in drawn.reading.digits]
+    surest = float(np.prod([max(p.probabilities) for p in predictions]))  # of every digit at once
+    doubtful = [str(i + 1) for i, p in enumerate(predictions) if not p.confident]
+    hint = "\n\n".join(
+        line for line in (
+            f"**Not sure about digit {', '.join(doubtful)}.**" if doubtful else "",
+            EXPLAIN_ONE_DIGIT if explain else "",
+        ) if line
+    )
+    seen = pixelated(np.hstack([p.input28 for p in predictions]))
+    spoken = f"{'Not sure: maybe ' if doubtful else ''}{drawn.reading.text}, {round(100 * surest)} percent"
+    return DrawingView({drawn.reading.text: surest}, seen, hint, spoken, drawn)
 
 
 def clear_drawing(sheet: int = SHEET_WHITES[0]) -> ClearedCanvas:
@@ -153,22 +204,24 @@ def clear_drawing(sheet: int = SHEET_WHITES[0]) -> ClearedCanvas:
 def follow_drawing(
     ctx: AppContext, sketch: gr.Sketchpad, explain: gr.Checkbox, clear: gr.Button,
     views: tuple[gr.Label, gr.Image, gr.Markdown],
-) -> None:
+) -> DrawingStates:
     """Wire a canvas to its prediction, its "what the model sees" image and its hint (Draw tab, classroom view),
     and to a line a screen reader announces, laid out here: it takes no room on screen."""
     # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
     # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
     # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
-    sheet = gr.State(SHEET_WHITES[0])  # the white of the sheet on this page's canvas
+    states = DrawingStates(gr.State(SHEET_WHITES[0]), gr.State())
     spoken = live_region(f"{sketch.elem_id}-spoken")
+    outputs = [*views, spoken, states.drawn]
     for trigger in (sketch.change, explain.change):
         trigger(
-            partial(show_drawing, ctx), [sketch, explain, sheet], [*views, spoken],
+            partial(show_drawing, ctx), [sketch, explain, states.sheet], outputs,
             trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
         )
     clear.click(
-        clear_drawing, sheet, [sketch, *views, spoken, sheet], show_progress="hidden", api_visibility="private",
+        clear_drawing, states.sheet, [sketch, *outputs, states.sheet], show_progress="hidden", api_visibility="private",
     )
+    return states
 
 
 def api_call(read: Callable[[object], Any], image: object) -> Any:
