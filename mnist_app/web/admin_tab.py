@@ -25,6 +25,7 @@ from mnist_app.training.models import MODELS, build_model, parameter_count
 from mnist_app.web.admin_corrections import corrections_section
 from mnist_app.web.context import AppContext, require_admin
 from mnist_app.web.jobs import JobStatus, RunResult, local_data_dir
+from mnist_app.web.refusals import refused
 from mnist_app.web.widgets import pixelated
 
 REFRESH_S = 1.0  # the curves refresh this often while the tab is unlocked
@@ -128,7 +129,7 @@ def start_training(
     try:
         ctx.job.start(TrainConfig(model=architecture, epochs=epochs, batch_size=batch_size, lr=lr))
     except (RuntimeError, ValueError, TypeError, MnistDataError) as e:
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
     return f"Training {architecture} for {int(epochs)} epoch(s) started."
 
 
@@ -197,7 +198,7 @@ def serve(ctx: AppContext, choose: Callable[[], VersionInfo]) -> None:
         with ctx.serving:
             ctx.predictor = Predictor(choose().path)
     except (ValueError, OSError) as e:  # WeightsError is a ValueError
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
 
 
 def version_metadata(ctx: AppContext, version_id: object) -> dict[str, Any]:
@@ -213,7 +214,7 @@ def deploy(ctx: AppContext, password: str, version_id: str) -> tuple[str, pd.Dat
     require_admin(ctx, password)
     refusal = deploy_refusal(version_id, version_metadata(ctx, version_id))
     if refusal is not None:
-        raise gr.Error(refusal)
+        raise refused(refusal)
     serve(ctx, lambda: ctx.versions.deploy(version_id))
     return served_note(ctx), versions_table(ctx)
 
@@ -229,7 +230,7 @@ def delete_version(ctx: AppContext, password: str, version_id: str) -> tuple[str
     try:
         ctx.versions.delete(version_id)
     except (ValueError, OSError) as e:
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
     return f"Deleted version {version_id}. {served_note(ctx)}", versions_table(ctx)
 
 

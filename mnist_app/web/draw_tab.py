@@ -24,7 +24,7 @@ def draw_tab(ctx: AppContext) -> None:
         with gr.Column(scale=2):
             hint = gr.Markdown(START_HINT, elem_id="draw-hint", elem_classes="hint")
             label = gr.Label(num_top_classes=10, label="Prediction", elem_id="draw-label")
-            correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing")
+            correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing", fresh_start=[clear.click])
             seen = gr.Image(
                 label="What the model sees (28 x 28)", format="png", interactive=False,
                 height=240, elem_id="draw-seen", buttons=[],
