@@ -140,14 +140,13 @@ def correction_row(
     # The note sits above the choices: after Save, the student is looking at the row, and on a phone the space
     # below the row is off screen.
     note = gr.Markdown(elem_id=f"{prefix}-correct-note", elem_classes="correct-note")
-    with gr.Row(equal_height=True, elem_id=f"{prefix}-correction"):
+    with gr.Column(elem_id=f"{prefix}-correction"):
         which = gr.Radio(
-            [], label="Which digit?", visible=False, scale=2, elem_id=f"{prefix}-correct-which",
+            [], label="Which digit?", visible=False, elem_id=f"{prefix}-correct-which",
         ) if pick_place else None
-        digit = gr.Radio(
-            [(str(d), d) for d in range(10)], label="Wrong? It is a", scale=4, elem_id=f"{prefix}-correct-digit",
-        )
-        save_button = gr.Button("Save correction", scale=1, size="sm", elem_id=f"{prefix}-correct-save")
+        digit = gr.Radio([(str(d), d) for d in range(10)], label="Wrong? It is a", elem_id=f"{prefix}-correct-digit")
+        with gr.Row(elem_id=f"{prefix}-correct-buttons"):  # Save, and room for more buttons beside it
+            save_button = gr.Button("Save correction", size="sm", elem_id=f"{prefix}-correct-save")
     inputs = [source, digit] + ([which] if which is not None else [])
     save_button.click(
         partial(answer_on_page, partial(handler, ctx)), inputs, [note, digit], api_visibility="private",

@@ -17,19 +17,22 @@ def predict_drawing(ctx: AppContext, sketch: dict | None) -> dict[str, float]:
 
 
 def draw_tab(ctx: AppContext) -> None:
-    with gr.Row():
-        with gr.Column(scale=3):
+    # Three columns, so that the canvas, the answer and its bars, the 28x28 and Explain fit a 1280x800 screen; the
+    # bars' box keeps its height while empty (app.CSS), so the first answer moves nothing.
+    with gr.Row(elem_id="draw-row"):
+        with gr.Column(scale=4):
             sketch = drawing_canvas("canvas", CANVAS_SHOWN)
             clear = gr.Button("Clear", variant="secondary", elem_id="clear")
-        with gr.Column(scale=2):
+        with gr.Column(scale=3):
             hint = gr.Markdown(START_HINT, elem_id="draw-hint", elem_classes="hint")
             label = gr.Label(num_top_classes=10, label="Prediction", elem_id="draw-label")
-            correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing", fresh_start=[clear.click])
+        with gr.Column(scale=3):
             seen = gr.Image(
                 label="What the model sees (28 x 28)", format="png", interactive=False,
                 height=240, elem_id="draw-seen", buttons=[],
             )
             explain = gr.Checkbox(label=EXPLAIN_LABEL, elem_id="draw-explain")
+            correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing", fresh_start=[clear.click])
     follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
     gr.on(
         [], partial(predict_drawing, ctx), sketch, label, api_name="predict_drawing", concurrency_id="predict",
