@@ -7,6 +7,7 @@ the password itself before doing anything.
 import html
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -60,8 +61,12 @@ def versions_table(ctx: AppContext) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=VERSION_COLUMNS)
 
 
+def version_ids(ctx: AppContext) -> list[str]:
+    return [v.id for v in ctx.versions.list()]
+
+
 def version_choices(ctx: AppContext, selected: str | None = None) -> dict:
-    ids = [v.id for v in ctx.versions.list()]
+    ids = version_ids(ctx)
     return gr.update(choices=ids, value=selected if selected in ids else (ids[0] if ids else None))
 
 
@@ -135,8 +140,19 @@ def start_training(
 
 def stop_training(ctx: AppContext, password: str) -> str:
     require_admin(ctx, password)
+    if ctx.job.status().state != "running":
+        return "Nothing is running: there is nothing to stop."
     ctx.job.stop()
     return "Stop requested: the run ends after the current step and keeps its best checkpoint."
+
+
+def start_on_page(ctx: AppContext, *values: object) -> str:
+    """Start, as the page calls it: a refusal (a run already going) replaces the message, with no "Error" badge
+    left beside it; the API's /admin_start still answers with an error."""
+    try:
+        return start_training(ctx, *values)
+    except gr.Error as e:
+        return f"**Not started.** {e.message}"
 
 
 def training_status(ctx: AppContext, password: str) -> dict[str, Any]:
@@ -174,6 +190,8 @@ def refresh(ctx: AppContext, password: str, shown: dict) -> AdminRefresh:
     if not ctx.auth.check(password):
         return AdminRefresh(shown, timer=gr.Timer(active=False), panel=gr.update(visible=False))
     status = ctx.job.status()
+    if status.result is not None and status.result.version.id not in version_ids(ctx):
+        status = replace(status, message=f"Its version {status.result.version.id} has since been deleted.", result=None)
     view = AdminRefresh(
         {"events": len(status.events), "result": status.result.version.id if status.result else None},
         progress=progress_html(status),
@@ -182,7 +200,7 @@ def refresh(ctx: AppContext, password: str, shown: dict) -> AdminRefresh:
         loss, accuracy = curves(status.events) if status.events else (None, None)  # a new run starts empty
         view = view._replace(loss=loss, accuracy=accuracy)
     result_id = view.shown["result"]
-    if result_id is not None and result_id != shown.get("result"):
+    if result_id is not None and result_id != shown.get("result") and result_id in version_ids(ctx):
         confusion, mistakes, compare = result_views(ctx, status.result)
         view = view._replace(
             confusion=confusion, mistakes=mistakes, compare=compare, versions=versions_table(ctx),
@@ -234,6 +252,35 @@ def delete_version(ctx: AppContext, password: str, version_id: str) -> tuple[str
     return f"Deleted version {version_id}. {served_note(ctx)}", versions_table(ctx)
 
 
+class Deleted(NamedTuple):
+    """Delete's outputs on the page: what happened, the versions left, and no results of a version that is gone."""
+
+    compare: str
+    versions: pd.DataFrame
+    confusion: None = None
+    mistakes: None = None
+    confirm: dict = gr.update(visible=False)
+
+
+def delete_on_page(ctx: AppContext, password: str, version_id: str) -> Deleted:
+    return Deleted(*delete_version(ctx, password, version_id))
+
+
+class DeleteQuestion(NamedTuple):
+    """Delete asks first, in a row of its own: a version's weights cannot be brought back."""
+
+    row: dict
+    question: str = ""
+
+
+def ask_to_delete(version_id: str | None) -> DeleteQuestion:
+    if not version_id:
+        return DeleteQuestion(gr.update(visible=False))
+    return DeleteQuestion(
+        gr.update(visible=True), f"Delete version **{version_id}** for good? Its weights cannot be brought back.",
+    )
+
+
 def admin_tab(ctx: AppContext) -> None:
     gr.Markdown("Retrain the network. The admin password is printed when the app starts (or set MNIST_ADMIN_PASSWORD).")
     with gr.Row():
@@ -274,6 +321,10 @@ def admin_tab(ctx: AppContext) -> None:
             deploy_button = gr.Button("Deploy", variant="primary", elem_id="admin-deploy")
             rollback_button = gr.Button("Roll back", elem_id="admin-rollback")
             delete_button = gr.Button("Delete", variant="stop", elem_id="admin-delete")
+        with gr.Row(visible=False, elem_id="admin-delete-confirm") as confirm_row:
+            confirm_text = gr.Markdown()
+            confirm_button = gr.Button("Yes, delete it", variant="stop", elem_id="admin-delete-yes")
+            cancel_button = gr.Button("Keep it", elem_id="admin-delete-no")
         versions = gr.Dataframe(headers=VERSION_COLUMNS, interactive=False, label="Saved versions")
         status_json = gr.JSON(visible=False)
         corrections_section(ctx, password)
@@ -284,10 +335,9 @@ def admin_tab(ctx: AppContext) -> None:
         [unlock_button.click, password.submit], partial(unlock, ctx), password,
         [panel, timer, data, versions, version, compare], api_name="admin_unlock",
     )
-    start.click(
-        partial(start_training, ctx), [password, architecture, epochs, batch_size, lr], message,
-        api_name="admin_start",
-    )
+    settings = [password, architecture, epochs, batch_size, lr]
+    start.click(partial(start_on_page, ctx), settings, message, api_visibility="private")
+    gr.on([], partial(start_training, ctx), settings, message, api_name="admin_start")
     stop.click(partial(stop_training, ctx), password, message, api_name="admin_stop")
     timer.tick(
         partial(refresh, ctx), [password, shown],
@@ -299,5 +349,11 @@ def admin_tab(ctx: AppContext) -> None:
     deploy_button.click(partial(deploy, ctx), [password, version], [compare, versions], api_name="admin_deploy")
     rollback_button.click(partial(roll_back, ctx), password, [compare, versions], api_name="admin_rollback")
     delete_button.click(
-        partial(delete_version, ctx), [password, version], [compare, versions], api_name="admin_delete",
+        ask_to_delete, version, list(DeleteQuestion(confirm_row, confirm_text)), api_visibility="private",
+    )
+    cancel_button.click(lambda: gr.update(visible=False), None, confirm_row, api_visibility="private")
+    confirm_button.click(
+        partial(delete_on_page, ctx), [password, version],
+        list(Deleted(compare, versions, confusion, mistakes, confirm_row)), api_visibility="private",
     ).then(partial(version_choices, ctx), None, version, api_visibility="private")
+    gr.on([], partial(delete_version, ctx), [password, version], [compare, versions], api_name="admin_delete")

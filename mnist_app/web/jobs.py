@@ -47,12 +47,15 @@ class RunResult:
     confusion: list[list[int]]  # rows: true digit, columns: predicted
     mistakes: list[tuple[np.ndarray, int, int]]  # (28 x 28 uint8 image, true, predicted), most confident first
     fine_tune: dict[str, Any] | None = None  # a fine-tune's before and after (see fine_tune.fine_tune_report)
+    stopped: bool = False  # stopped before its planned epochs
 
     def fine_tune_summary(self) -> str | None:
         """A fine-tune's before and after in words; None for a plain training."""
         if self.fine_tune is None:
             return None
-        return fine_tune_summary(self.version.id, {**self.fine_tune, "test_accuracy": self.test_accuracy})
+        return fine_tune_summary(
+            self.version.id, {**self.fine_tune, "test_accuracy": self.test_accuracy}, stopped=self.stopped,
+        )
 
 
 @dataclass
@@ -275,7 +278,7 @@ class TrainingJob:
             return JobStatus("stopped", events, "Stopped before the first training step: nothing was saved.")
         result = RunResult(
             payload["version"], payload["test_accuracy"], payload["confusion"], payload["mistakes"],
-            payload.get("fine_tune"),
+            payload.get("fine_tune"), payload["stopped"],
         )
         accuracy = f"test accuracy {100 * result.test_accuracy:.2f}%, saved as version {result.version.id}"
         if payload["stopped"]:
