@@ -10,7 +10,7 @@ from mnist_app.testing.app_process import ADMIN_PASSWORD
 from mnist_app.training.fine_tune import fine_tune_summary
 from mnist_app.training.models import build_model
 from mnist_app.web import admin_tab
-from mnist_app.web.jobs import JobStatus, RunResult
+from mnist_app.web.jobs import JobStatus, RunResult, progress_message
 
 
 def test_delete_asks_first_and_a_deleted_versions_results_leave_the_page(ctx, monkeypatch):
@@ -59,3 +59,19 @@ def test_the_job_passes_on_that_a_run_was_stopped(ctx):
     }
     result = replace(RunResult(version, 0.99, [], [], fine_tune), stopped=True)
     assert result.fine_tune_summary().startswith("Stopped early")
+
+
+def test_a_one_epoch_run_is_validated_often_enough_to_draw_a_validation_curve(ctx, monkeypatch):
+    started = []
+    monkeypatch.setattr(ctx.job, "start", started.append)
+    admin_tab.start_training(ctx, ADMIN_PASSWORD, "fast", 1, 128, 0.1)
+    admin_tab.start_training(ctx, ADMIN_PASSWORD, "fast", 3, 128, 0.1)
+    one_epoch, three_epochs = started
+    assert one_epoch.eval_every == 55_000 // 128 // 4 and three_epochs.eval_every == 0
+    assert admin_tab.validation_steps(1, "lots") == 0  # start refuses such settings with its own message
+
+
+def test_once_a_stop_takes_effect_the_status_says_the_run_stopped_and_what_it_does_next():
+    done = {"kind": "done"}
+    assert progress_message(done, 2, stopping=True).startswith("Stopped: measuring accuracy on the test set")
+    assert progress_message(done, 2).startswith("Training done")

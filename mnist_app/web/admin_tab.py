@@ -31,6 +31,8 @@ from mnist_app.web.widgets import pixelated
 
 REFRESH_S = 1.0  # the curves refresh this often while the tab is unlocked
 CURVE_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e"}
+MNIST_TRAINING_IMAGES = 55_000  # MNIST's 60,000 less the 5,000 held out for validation
+VALIDATIONS_IN_ONE_EPOCH = 4
 VERSION_COLUMNS = ["version", "architecture", "parameters", "val accuracy %", "test accuracy %", "created", "served"]
 
 
@@ -127,12 +129,23 @@ def unlock(ctx: AppContext, password: str) -> tuple:
     )
 
 
+def validation_steps(epochs: object, batch_size: object) -> int:
+    """Steps between validations: a 1-epoch run is validated every quarter epoch, or its validation curve would
+    be one point, which a line plot does not draw; 0 (once an epoch) otherwise and for settings start refuses."""
+    if epochs != 1 or isinstance(batch_size, bool) or not isinstance(batch_size, (int, float)) or batch_size < 1:
+        return 0
+    return max(1, int(MNIST_TRAINING_IMAGES // batch_size) // VALIDATIONS_IN_ONE_EPOCH)
+
+
 def start_training(
     ctx: AppContext, password: str, architecture: str, epochs: float, batch_size: float, lr: float
 ) -> str:
     require_admin(ctx, password)
     try:
-        ctx.job.start(TrainConfig(model=architecture, epochs=epochs, batch_size=batch_size, lr=lr))
+        ctx.job.start(TrainConfig(
+            model=architecture, epochs=epochs, batch_size=batch_size, lr=lr,
+            eval_every=validation_steps(epochs, batch_size),
+        ))
     except (RuntimeError, ValueError, TypeError, MnistDataError) as e:
         raise refused(str(e)) from None
     return f"Training {architecture} for {int(epochs)} epoch(s) started."

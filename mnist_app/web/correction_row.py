@@ -151,7 +151,9 @@ def correction_row(
     save_button.click(
         partial(answer_on_page, partial(handler, ctx)), inputs, [note, digit], api_visibility="private",
     )
-    gr.on([], partial(handler, ctx), inputs, [note, digit], api_name=api_name)
+    # The API takes the place as a number: the Radio only accepts the choices a page was given.
+    place = [gr.Number(visible=False, precision=0, label="position")] if which is not None else []
+    gr.on([], partial(handler, ctx), [source, digit, *place], [note, digit], api_name=api_name)
     # A new picture starts afresh: no stale thanks, no digit picked for the previous one.
     gr.on(
         [source.change, *fresh_start], lambda: CorrectionAnswer(""), None, [note, digit], show_progress="hidden",

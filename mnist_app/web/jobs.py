@@ -105,9 +105,10 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def progress_message(event: dict[str, Any], epochs: int) -> str:
+def progress_message(event: dict[str, Any], epochs: int, stopping: bool = False) -> str:
     if event["kind"] == "done":
-        return "Training done: measuring accuracy on the test set and saving the model..."
+        done = "Stopped" if stopping else "Training done"
+        return f"{done}: measuring accuracy on the test set and saving the model..."
     text = f"epoch {event['epoch']:.1f}/{epochs}, {event['images_per_s']:,.0f} img/s, ETA {duration(event['eta_s'])}"
     if event["val_acc"] is not None:
         text += f", validation accuracy {100 * event['val_acc']:.2f}%"
@@ -252,8 +253,9 @@ class TrainingJob:
                 if kind == "event":
                     with self._lock:
                         self._status.events.append(payload)
-                        if not self._stop_flag.value:
-                            self._status.message = progress_message(payload, self._epochs)
+                        stopping = bool(self._stop_flag.value)
+                        if not stopping or payload["kind"] == "done":  # a stop takes effect: say what comes next
+                            self._status.message = progress_message(payload, self._epochs, stopping)
                 else:
                     outcome = (kind, payload)
         process.join(timeout=30)
