@@ -26,6 +26,8 @@ def screen(browser, app_server):
 
 
 def test_the_draw_tab_fits_1280x800_and_nothing_moves_when_the_first_answer_comes(screen):
+    for tool in ("Color", "Brush Size"):  # one black pen of one size: a huge pen made blobs of digits
+        expect(screen.locator(f'#canvas button[aria-label="{tool}"]')).to_be_hidden()
     before = screen.evaluate(BOXES, ON_ONE_SCREEN)
     assert all(bottom <= 800 for *_, bottom in before), before
     draw(screen, FOUR_IN_TWO_STROKES)

