@@ -43,7 +43,7 @@ def test_a_one_digit_upload_shows_its_crop_whole_and_square(screen, tmp_path: Pa
     photo.write_bytes(render.photo(images[0], np.random.default_rng(0)))
     screen.get_by_role("tab", name="Upload").click()
     screen.locator("#upload-photo input[type=file]").set_input_files(str(photo))
-    expect(screen.locator("#upload-number input")).to_have_value(str(labels[0]), timeout=60_000)
+    expect(screen.get_by_role("textbox", name="Number read")).to_have_value(str(labels[0]), timeout=60_000)
     crop = screen.locator("#upload-crops img").first
     expect(crop).to_be_visible()
     shown = crop.evaluate("""img => {
