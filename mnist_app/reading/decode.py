@@ -113,7 +113,10 @@ def upright_preview(path: str | os.PathLike, longest: int = PREVIEW_PX) -> tuple
         sideways = image.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientations that turn by 90 degrees
         full_width = image.height if sideways else image.width
         image.draft("RGB", (longest, longest))
-        shown = ImageOps.exif_transpose(image).convert("RGB")
+        shown = ImageOps.exif_transpose(image)
+        if shown.mode in ("RGBA", "LA", "PA") or "transparency" in shown.info:  # see-through shows as paper
+            shown = Image.alpha_composite(Image.new("RGBA", shown.size, "white"), shown.convert("RGBA"))
+        shown = shown.convert("RGB")
     shown.thumbnail((longest, longest))
     return shown, shown.width / full_width
 

@@ -5,7 +5,9 @@
 
 The verdict is the gap logit(top) - logit(runner_up) (the log of how many times likelier the model finds the
 top digit). A tile whose ink, once hidden, shrinks the gap was evidence for the top digit (orange); one whose
-hiding widens it was evidence for the runner-up (blue). Hiding means painting black, MNIST's background, so
+hiding widens it was evidence for the runner-up (blue). With no runner-up close (`close_runner_up`), comparing
+against a digit the model gives 2% only paints noise as evidence for it; the verdict is then the top digit's log
+probability alone, and blue marks ink that made it less sure. Hiding means painting black, MNIST's background, so
 only ink can be evidence: a stroke that is missing (the closed top of a 9 in a 4) never shows.
 
 Why occlusion rather than gradient x input: tried on the default net, gradient x input was a speckle of red
@@ -25,16 +27,24 @@ TILE = 4  # pixels a side of what is hidden at once; 28 = 7 tiles
 FOR_TOP = np.array([0.9, 0.62, 0.0], np.float32)  # orange: ink that made it the top digit rather than the runner-up
 FOR_RUNNER_UP = np.array([0.0, 0.45, 0.7], np.float32)  # blue: ink that pointed to the runner-up
 INK_SHADE = 0.6  # the input's ink in gray under the colours, dimmed so that the colours stand out
+CLOSE = 0.25  # a runner-up with at least this share of the top digit's probability is a rival worth explaining
 
 
-def evidence_map(model: nn.Module, input28: np.ndarray, top: int, runner_up: int) -> np.ndarray:
+def close_runner_up(probabilities: list[float]) -> int | None:
+    """The second most likely digit if it comes close to the top one, else None."""
+    top, runner_up = np.argsort(probabilities)[::-1][:2]
+    return int(runner_up) if probabilities[runner_up] >= CLOSE * probabilities[top] else None
+
+
+def evidence_map(model: nn.Module, input28: np.ndarray, top: int, runner_up: int | None) -> np.ndarray:
     """Per inked pixel, how much hiding its tile shrinks logit(top) - logit(runner_up): positive where the
-    ink pushed towards `top`, negative where it pushed towards `runner_up`, 0 where there is no ink.
+    ink pushed towards `top`, negative where it pushed towards `runner_up`, 0 where there is no ink. With
+    `runner_up` None, how much hiding it lowers the log probability of `top` (negative: ink against `top`).
     28 x 28 float32. Runs the model in inference mode only, so concurrent requests may share it."""
     image = np.asarray(input28, np.float32)
     if image.shape != (28, 28):
         raise ValueError(f"expected a 28 x 28 image, got shape {image.shape}")
-    if not (0 <= top <= 9 and 0 <= runner_up <= 9):
+    if not all(0 <= digit <= 9 for digit in (top, runner_up) if digit is not None):
         raise ValueError(f"digits are 0 to 9, got {top} and {runner_up}")
     tiles = 28 // TILE
     inked = np.argwhere(image.reshape(tiles, TILE, tiles, TILE).max(axis=(1, 3)) > 0)  # (row, column) of tiles
@@ -44,7 +54,10 @@ def evidence_map(model: nn.Module, input28: np.ndarray, top: int, runner_up: int
     device = next(model.parameters()).device
     with torch.inference_mode():
         logits = model(torch.from_numpy(batch).to(device)[:, None]).float().cpu().numpy()
-    gap = logits[:, top] - logits[:, runner_up]
+    if runner_up is None:
+        gap = logits[:, top] - np.logaddexp.reduce(logits, axis=1)
+    else:
+        gap = logits[:, top] - logits[:, runner_up]
     per_tile = np.zeros((tiles, tiles), np.float32)
     per_tile[inked[:, 0], inked[:, 1]] = gap[0] - gap[1:]
     return np.where(image > 0, per_tile.repeat(TILE, axis=0).repeat(TILE, axis=1), 0).astype(np.float32)

@@ -111,19 +111,23 @@ def deploy_refusal(version_id: str, meta: dict[str, Any]) -> str | None:
     )
 
 
-def fine_tune_summary(version_id: str, meta: dict[str, Any]) -> str:
-    """Before and after, in words, and whether the result may be deployed."""
+def fine_tune_summary(version_id: str, meta: dict[str, Any], stopped: bool = False) -> str:
+    """Before and after, in words, and whether the result may be deployed. `stopped`: the run was stopped early."""
     held = meta["held_out_corrections"]
     held_text = (
         f"held-out corrections {meta['held_out_right_before']}/{held} → {meta['held_out_right_after']}/{held} right"
         if held else "no held-out corrections yet (every fifth one is kept aside)"
     )
     text = (
-        f"Fine-tuned {meta['fine_tuned_from']} on {meta['corrections_trained']} corrections "
-        f"(each {meta['correction_repeats']}x an epoch): MNIST test accuracy "
+        f"{'Stopped early, before its planned epochs: fine-tuned' if stopped else 'Fine-tuned'} "
+        f"{meta['fine_tuned_from']} on "
+        f"{meta['corrections_trained']} corrections, each shown {meta['correction_repeats']} times an epoch among "
+        "the MNIST digits. MNIST test accuracy "
         f"{100 * meta['base_test_accuracy']:.2f}% → {100 * meta['test_accuracy']:.2f}%, {held_text}. "
         f"Saved as version {version_id}."
     )
     if deploy_refusal(version_id, meta) is not None:
         return text + f" It lost more than {MAX_MNIST_DROP_POINTS} point on MNIST, so it cannot be deployed."
+    if stopped:
+        return text + " It trained less than planned: deploy it only if these figures are good enough."
     return text + " Deploy it to serve it."

@@ -7,6 +7,7 @@ only sets attributes and wires the tabs' arrow keys, and changes nothing a point
 
 import gradio as gr
 
+from mnist_app.reading.not_a_digit import NOT_A_DIGIT, drawing_doubt
 from mnist_app.reading.predict import Prediction
 
 SEEN_ALT = (
@@ -78,6 +79,8 @@ html:root, html .dark {
 
 def spoken_answer(prediction: Prediction) -> str:
     """What a screen reader says after a stroke: "7, 98 percent", rounded as a person would say it."""
+    if drawing_doubt(prediction):
+        return NOT_A_DIGIT
     percent = round(100 * prediction.probabilities[prediction.digit])
     return f"{'Not sure: maybe ' if not prediction.confident else ''}{prediction.digit}, {percent} percent"
 

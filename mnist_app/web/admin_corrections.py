@@ -18,6 +18,7 @@ from mnist_app.training.data import MnistDataError
 from mnist_app.training.fine_tune import CORRECTION_SHARE, EPOCHS, LR, MAX_MNIST_DROP_POINTS, FineTune, fine_tune_config
 from mnist_app.web.context import AppContext, require_admin
 from mnist_app.web.correction_row import as_digit, store_of
+from mnist_app.web.refusals import failed, refused
 from mnist_app.web.widgets import pixelated
 
 SHOWN = 200  # corrections in the gallery at most, newest first
@@ -30,7 +31,7 @@ def digit_filter(value: object) -> int | None:
         return None
     digit = as_digit(value)
     if digit is None:
-        raise gr.Error(f"Filter by a digit from 0 to 9 or {ALL!r}, not {value!r}")
+        raise refused(f"Filter by a digit from 0 to 9 or {ALL!r}, not {value!r}")
     return digit
 
 
@@ -78,7 +79,7 @@ def pick_correction(shown_ids: list[int], marked: str, evt: gr.SelectData) -> st
 def marked_ids(text: object) -> list[int]:
     words = str(text or "").replace(",", " ").split()
     if not all(w.lstrip("#").isdigit() for w in words):
-        raise gr.Error(f"Correction ids are whole numbers separated by commas, not {text!r}")
+        raise refused(f"Correction ids are whole numbers separated by commas, not {text!r}")
     return [int(w.lstrip("#")) for w in words]
 
 
@@ -87,7 +88,7 @@ def delete_corrections(ctx: AppContext, password: str, marked: str, digit: objec
     require_admin(ctx, password)
     ids = marked_ids(marked)
     if not ids:
-        raise gr.Error("Click the corrections to delete in the gallery first (or type their ids).")
+        raise refused("Click the corrections to delete in the gallery first (or type their ids).")
     deleted = store_of(ctx).delete(ids)
     return f"Deleted {deleted} correction(s).", "", *gallery_view(ctx, digit)
 
@@ -102,7 +103,7 @@ def export_corrections(ctx: AppContext, password: str) -> tuple[str, str]:
         download = Path(tempfile.mkdtemp(prefix="mnist-corrections-")) / archive.name
         shutil.copyfile(archive, download)
     except (OSError, sqlite3.Error) as e:
-        raise gr.Error(f"Could not export the corrections: {e}") from None
+        raise failed(f"Could not export the corrections: {e}") from None
     message = (
         f"Exported to `{folder}`: train-* hold the corrections fine-tuning trains on, t10k-* the held-out ones "
         "(MNIST's IDX format: `mnist_app.training.data.load_mnist` and the training CLI's `--data` read the folder)."
@@ -116,15 +117,15 @@ def start_fine_tune(ctx: AppContext, password: str) -> str:
     store = store_of(ctx)
     images, labels = store.arrays(held_out=False)
     if len(labels) == 0:
-        raise gr.Error("No corrections to train on yet (every fifth one is held out to measure with).")
+        raise refused("No corrections to train on yet (every fifth one is held out to measure with).")
     served = ctx.versions.served()
     if served is None:
-        raise gr.Error("The served model's files cannot be read: deploy or roll back first.")
+        raise refused("The served model's files cannot be read: deploy or roll back first.")
     try:
         cfg = fine_tune_config(read_metadata(served.path))
         ctx.job.start(cfg, FineTune(served.id, served.path, images, labels, *store.arrays(held_out=True)))
     except (RuntimeError, ValueError, TypeError, MnistDataError) as e:
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
     return (
         f"Fine-tuning {served.id} on MNIST + {len(labels)} corrections for {cfg.epochs} epochs (peak lr {cfg.lr}). "
         "When it ends, the status above compares it with the served model; deploying stays your decision."

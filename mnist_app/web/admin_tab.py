@@ -7,6 +7,7 @@ the password itself before doing anything.
 import html
 import math
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -26,10 +27,13 @@ from mnist_app.training.models import MODELS, build_model, parameter_count
 from mnist_app.web.admin_corrections import corrections_section
 from mnist_app.web.context import AppContext, require_admin
 from mnist_app.web.jobs import JobStatus, RunResult, local_data_dir
+from mnist_app.web.refusals import refused
 from mnist_app.web.widgets import pixelated
 
 REFRESH_S = 1.0  # the curves refresh this often while the tab is unlocked
 CURVE_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e"}
+MNIST_TRAINING_IMAGES = 55_000  # MNIST's 60,000 less the 5,000 held out for validation
+VALIDATIONS_IN_ONE_EPOCH = 4
 VERSION_COLUMNS = ["version", "architecture", "parameters", "val accuracy %", "test accuracy %", "created", "served"]
 
 
@@ -60,8 +64,12 @@ def versions_table(ctx: AppContext) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=VERSION_COLUMNS)
 
 
+def version_ids(ctx: AppContext) -> list[str]:
+    return [v.id for v in ctx.versions.list()]
+
+
 def version_choices(ctx: AppContext, selected: str | None = None) -> dict:
-    ids = [v.id for v in ctx.versions.list()]
+    ids = version_ids(ctx)
     return gr.update(choices=ids, value=selected if selected in ids else (ids[0] if ids else None))
 
 
@@ -128,21 +136,43 @@ def unlock(ctx: AppContext, password: str) -> tuple:
     )
 
 
+def validation_steps(epochs: object, batch_size: object) -> int:
+    """Steps between validations: a 1-epoch run is validated every quarter epoch, or its validation curve would
+    be one point, which a line plot does not draw; 0 (once an epoch) otherwise and for settings start refuses."""
+    if epochs != 1 or isinstance(batch_size, bool) or not isinstance(batch_size, (int, float)) or batch_size < 1:
+        return 0
+    return max(1, int(MNIST_TRAINING_IMAGES // batch_size) // VALIDATIONS_IN_ONE_EPOCH)
+
+
 def start_training(
     ctx: AppContext, password: str, architecture: str, epochs: float, batch_size: float, lr: float
 ) -> str:
     require_admin(ctx, password)
     try:
-        ctx.job.start(TrainConfig(model=architecture, epochs=epochs, batch_size=batch_size, lr=lr))
+        ctx.job.start(TrainConfig(
+            model=architecture, epochs=epochs, batch_size=batch_size, lr=lr,
+            eval_every=validation_steps(epochs, batch_size),
+        ))
     except (RuntimeError, ValueError, TypeError, MnistDataError) as e:
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
     return f"Training {architecture} for {int(epochs)} epoch(s) started."
 
 
 def stop_training(ctx: AppContext, password: str) -> str:
     require_admin(ctx, password)
+    if ctx.job.status().state != "running":
+        return "Nothing is running: there is nothing to stop."
     ctx.job.stop()
     return "Stop requested: the run ends after the current step and keeps its best checkpoint."
+
+
+def start_on_page(ctx: AppContext, *values: object) -> str:
+    """Start, as the page calls it: a refusal (a run already going) replaces the message, with no "Error" badge
+    left beside it; the API's /admin_start still answers with an error."""
+    try:
+        return start_training(ctx, *values)
+    except gr.Error as e:
+        return f"**Not started.** {e.message}"
 
 
 def training_status(ctx: AppContext, password: str) -> dict[str, Any]:
@@ -181,6 +211,8 @@ def refresh(ctx: AppContext, password: str, shown: dict) -> AdminRefresh:
     if not ctx.auth.check(password):
         return AdminRefresh(shown, timer=gr.Timer(active=False), panel=gr.update(visible=False))
     status = ctx.job.status()
+    if status.result is not None and status.result.version.id not in version_ids(ctx):
+        status = replace(status, message=f"Its version {status.result.version.id} has since been deleted.", result=None)
     view = AdminRefresh(
         {"events": len(status.events), "result": status.result.version.id if status.result else None},
         progress=progress_html(status),
@@ -189,7 +221,7 @@ def refresh(ctx: AppContext, password: str, shown: dict) -> AdminRefresh:
         loss, accuracy = curves(status.events) if status.events else (None, None)  # a new run starts empty
         view = view._replace(loss=loss, accuracy=accuracy)
     result_id = view.shown["result"]
-    if result_id is not None and result_id != shown.get("result"):
+    if result_id is not None and result_id != shown.get("result") and result_id in version_ids(ctx):
         view = view._replace(
             **result_views(ctx, status.result), versions=versions_table(ctx), version=version_choices(ctx, result_id),
         )
@@ -203,7 +235,7 @@ def serve(ctx: AppContext, choose: Callable[[], VersionInfo]) -> None:
         with ctx.serving:
             ctx.predictor = Predictor(choose().path)
     except (ValueError, OSError) as e:  # WeightsError is a ValueError
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
 
 
 def version_metadata(ctx: AppContext, version_id: object) -> dict[str, Any]:
@@ -219,7 +251,7 @@ def deploy(ctx: AppContext, password: str, version_id: str) -> tuple[str, pd.Dat
     require_admin(ctx, password)
     refusal = deploy_refusal(version_id, version_metadata(ctx, version_id))
     if refusal is not None:
-        raise gr.Error(refusal)
+        raise refused(refusal)
     serve(ctx, lambda: ctx.versions.deploy(version_id))
     return served_note(ctx), versions_table(ctx)
 
@@ -235,8 +267,38 @@ def delete_version(ctx: AppContext, password: str, version_id: str) -> tuple[str
     try:
         ctx.versions.delete(version_id)
     except (ValueError, OSError) as e:
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
     return f"Deleted version {version_id}. {served_note(ctx)}", versions_table(ctx)
+
+
+class Deleted(NamedTuple):
+    """Delete's outputs on the page: what happened, the versions left, and no results of a version that is gone."""
+
+    compare: str
+    versions: pd.DataFrame
+    confusion: None = None
+    reliability: None = None
+    mistakes: None = None
+    confirm: dict = gr.update(visible=False)
+
+
+def delete_on_page(ctx: AppContext, password: str, version_id: str) -> Deleted:
+    return Deleted(*delete_version(ctx, password, version_id))
+
+
+class DeleteQuestion(NamedTuple):
+    """Delete asks first, in a row of its own: a version's weights cannot be brought back."""
+
+    row: dict
+    question: str = ""
+
+
+def ask_to_delete(version_id: str | None) -> DeleteQuestion:
+    if not version_id:
+        return DeleteQuestion(gr.update(visible=False))
+    return DeleteQuestion(
+        gr.update(visible=True), f"Delete version **{version_id}** for good? Its weights cannot be brought back.",
+    )
 
 
 def admin_tab(ctx: AppContext) -> None:
@@ -280,6 +342,10 @@ def admin_tab(ctx: AppContext) -> None:
             deploy_button = gr.Button("Deploy", variant="primary", elem_id="admin-deploy")
             rollback_button = gr.Button("Roll back", elem_id="admin-rollback")
             delete_button = gr.Button("Delete", variant="stop", elem_id="admin-delete")
+        with gr.Row(visible=False, elem_id="admin-delete-confirm") as confirm_row:
+            confirm_text = gr.Markdown()
+            confirm_button = gr.Button("Yes, delete it", variant="stop", elem_id="admin-delete-yes")
+            cancel_button = gr.Button("Keep it", elem_id="admin-delete-no")
         versions = gr.Dataframe(headers=VERSION_COLUMNS, interactive=False, label="Saved versions")
         status_json = gr.JSON(visible=False)
         corrections_section(ctx, password)
@@ -290,10 +356,9 @@ def admin_tab(ctx: AppContext) -> None:
         [unlock_button.click, password.submit], partial(unlock, ctx), password,
         [panel, timer, data, versions, version, compare], api_name="admin_unlock",
     )
-    start.click(
-        partial(start_training, ctx), [password, architecture, epochs, batch_size, lr], message,
-        api_name="admin_start",
-    )
+    settings = [password, architecture, epochs, batch_size, lr]
+    start.click(partial(start_on_page, ctx), settings, message, api_visibility="private")
+    gr.on([], partial(start_training, ctx), settings, message, api_name="admin_start")
     stop.click(partial(stop_training, ctx), password, message, api_name="admin_stop")
     timer.tick(
         partial(refresh, ctx), [password, shown],
@@ -305,5 +370,11 @@ def admin_tab(ctx: AppContext) -> None:
     deploy_button.click(partial(deploy, ctx), [password, version], [compare, versions], api_name="admin_deploy")
     rollback_button.click(partial(roll_back, ctx), password, [compare, versions], api_name="admin_rollback")
     delete_button.click(
-        partial(delete_version, ctx), [password, version], [compare, versions], api_name="admin_delete",
+        ask_to_delete, version, list(DeleteQuestion(confirm_row, confirm_text)), api_visibility="private",
+    )
+    cancel_button.click(lambda: gr.update(visible=False), None, confirm_row, api_visibility="private")
+    confirm_button.click(
+        partial(delete_on_page, ctx), [password, version],
+        list(Deleted(compare, versions, confusion, reliability, mistakes, confirm_row)), api_visibility="private",
     ).then(partial(version_choices, ctx), None, version, api_visibility="private")
+    gr.on([], partial(delete_version, ctx), [password, version], [compare, versions], api_name="admin_delete")

@@ -18,6 +18,14 @@ CSS = """
 /* Our Clear button empties the canvas and keeps the pen; the Sketchpad's own one drops the pen. */
 #canvas button[aria-label="Clear canvas"] { display: none; }
 .hint { min-height: 2.5em; }
+/* Not a digit (widgets.not_a_digit_hint): the bars stay, their headline digit is no answer. */
+.column:has(.not-a-digit) [data-testid=label-output-value] { visibility: hidden; }
+.correct-note { min-height: 1.5em; }
+/* One screen, no jump (draw_tab.py): the bars' box is as tall empty as with ten bars; the hint has room for a doubt. */
+@media (min-width: 601px) { #draw-label { min-height: 468px; } #draw-hint { min-height: 4.5em; } }
+/* The pen: black only, and one size that reads well (a 100 px pen made blobs of digits). */
+#canvas button[aria-label="Color"], #canvas button[aria-label="Brush Size"],
+#classroom-canvas button[aria-label="Color"], #classroom-canvas button[aria-label="Brush Size"] { display: none; }
 """
 # The classroom view (/classroom, mnist_app/web/classroom.py): readable from the back of a room.
 CSS += """

@@ -5,13 +5,12 @@ values, so tests call them without a browser."""
 import threading
 from dataclasses import dataclass, field
 
-import gradio as gr
-
 from mnist_app.reading.predict import Predictor
 from mnist_app.storage.corrections import CorrectionStore
 from mnist_app.storage.versions import ModelVersions
 from mnist_app.web.auth import AdminAuth
 from mnist_app.web.jobs import TrainingJob
+from mnist_app.web.refusals import refused
 
 
 @dataclass
@@ -27,4 +26,4 @@ class AppContext:
 def require_admin(ctx: AppContext, password: object) -> None:
     """Every admin handler checks the password itself: hiding the tab protects nothing from a raw API caller."""
     if not ctx.auth.check(password):
-        raise gr.Error("Wrong admin password")
+        raise refused("Wrong admin password")

@@ -5,8 +5,10 @@ page last showed, so the stored input is exactly what the served model sees for 
 """
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
+from typing import Any, NamedTuple
 
 import gradio as gr
 import numpy as np
@@ -16,6 +18,8 @@ from mnist_app.reading.decode import upright_preview
 from mnist_app.reading.predict import InvalidImageError, NoDigitError, Prediction
 from mnist_app.storage.corrections import CorrectionStore
 from mnist_app.web.context import AppContext
+from mnist_app.web.refusals import failed, refused
+from mnist_app.web.widgets import a_digit
 
 CROP_MARGIN = 0.25  # of the digit's box on each side, in the thumbnail of an upload
 
@@ -33,55 +37,74 @@ def wanted_digit(value: object) -> int:
     """The digit the student picked."""
     digit = as_digit(value.strip() if isinstance(value, str) else value)
     if digit is None:
-        raise gr.Error("Pick the right digit (0 to 9) first, then save.")
+        raise refused("Pick the right digit (0 to 9) first, then save.")
     return digit
 
 
 def store_of(ctx: AppContext) -> CorrectionStore:
     if ctx.corrections is None:
-        raise gr.Error("This server keeps no corrections.")
+        raise refused("This server keeps no corrections.")
     return ctx.corrections
 
 
-def save(ctx: AppContext, prediction: Prediction, digit: int, original: Image.Image | None) -> tuple[str, None]:
+class CorrectionAnswer(NamedTuple):
+    """What Save shows: the thanks or why nothing was saved, and the digit choice (None: cleared for the next)."""
+
+    note: str
+    digit: Any = None
+
+
+def save(ctx: AppContext, prediction: Prediction, digit: int, original: Image.Image | None) -> CorrectionAnswer:
     store = store_of(ctx)
     served = ctx.versions.served()
     try:
         store.add(prediction.input28, digit, prediction.digit, served.id if served else "unknown", original)
     except (OSError, sqlite3.Error) as e:
-        raise gr.Error(f"Could not save the correction: {e}") from None
+        raise failed(f"Could not save the correction: {e}") from None
     agreed = " The model read it so too: thanks for confirming." if digit == prediction.digit else ""
-    return f"Thanks: saved as a {digit}.{agreed}", None
+    return CorrectionAnswer(f"Thanks: saved as {a_digit(digit)}.{agreed}")
 
 
-def correct_drawing(ctx: AppContext, sketch: dict | None, digit: object) -> tuple[str, None]:
+def correct_drawing(ctx: AppContext, sketch: dict | None, digit: object) -> CorrectionAnswer:
     """API /correct_drawing: the canvas and the digit it really is; saves a correction."""
     digit = wanted_digit(digit)
     try:
         reading = ctx.predictor.read_drawing(sketch)
     except (NoDigitError, InvalidImageError, TypeError):
-        raise gr.Error("Nothing is drawn: draw a digit, then say which it is.") from None
+        raise refused("Nothing is drawn: draw a digit, then say which it is.") from None
     if len(reading.digits) > 1:  # the whole number squeezed into one 28x28 would teach the model nothing
-        raise gr.Error("A correction is for one digit: Clear, draw the digit alone, then say which it is.")
+        raise refused("A correction is for one digit: Clear, draw the digit alone, then say which it is.")
     prediction = reading.digits[0].prediction
     composite = sketch.get("composite") if isinstance(sketch, dict) else None
     original = Image.fromarray(composite) if isinstance(composite, np.ndarray) else None
     return save(ctx, prediction, digit, original)
 
 
-def correct_upload(ctx: AppContext, image_path: str | None, digit: object) -> tuple[str, None]:
-    """API /correct_upload: a photo and what its main (largest) digit really is; saves a correction."""
+def correct_upload(ctx: AppContext, image_path: str | None, digit: object, position: object = None) -> CorrectionAnswer:
+    """API /correct_upload: a photo and what one of its digits really is; saves a correction. `position` is the
+    digit's place in the number read, 1 for the leftmost; by default the main (largest) digit."""
     digit = wanted_digit(digit)
     if image_path is None:
-        raise gr.Error("Upload a photo first, then say which digit it shows.")
+        raise refused("Upload a photo first, then say which digit it shows.")
     try:
         reading = ctx.predictor.read_number(image_path)
-        main = reading.main
         photo, scale = upright_preview(image_path)
-        original = digit_crop(photo, tuple(round(v * scale) for v in main.box))
     except (NoDigitError, InvalidImageError, TypeError, OSError):
-        raise gr.Error("No digit was found in this photo, so there is nothing to correct.") from None
-    return save(ctx, main.prediction, digit, original)
+        raise refused("No digit was found in this photo, so there is nothing to correct.") from None
+    place = as_place(position, len(reading.digits))
+    chosen = reading.main if place is None else reading.digits[place - 1]
+    original = digit_crop(photo, tuple(round(v * scale) for v in chosen.box))
+    return save(ctx, chosen.prediction, digit, original)
+
+
+def as_place(position: object, digits: int) -> int | None:
+    """The digit's place (1 = leftmost) the student chose, None for the main digit; refused if out of range."""
+    if position is None or position == "":
+        return None
+    place = int(position) if isinstance(position, str) and position.isdigit() else position
+    if isinstance(place, bool) or not isinstance(place, int) or not 1 <= place <= digits:
+        raise refused(f"Choose which digit to correct: 1 to {digits}, counted from the left.")
+    return place
 
 
 def digit_crop(photo: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
@@ -91,16 +114,52 @@ def digit_crop(photo: Image.Image, box: tuple[int, int, int, int]) -> Image.Imag
     return photo.crop((max(0, x0 - margin), max(0, y0 - margin), x1 + margin, y1 + margin))
 
 
+def answer_on_page(handler: Callable[..., CorrectionAnswer], *values: object) -> CorrectionAnswer:
+    """Save, as the page calls it: a refusal is shown in the note beside the row and leaves the digit picked, so
+    the row stays as it was (a raised error would put an "Error" badge over the choices)."""
+    try:
+        return handler(*values)
+    except gr.Error as e:
+        return CorrectionAnswer(f"**Not saved.** {e.message}", gr.skip())
+
+
+@dataclass
+class CorrectionRow:
+    """The row's components. `which`: on the Upload tab, which digit of the number is corrected."""
+
+    digit: gr.Radio
+    save: gr.Button
+    note: gr.Markdown
+    which: gr.Radio | None = None
+
+
 def correction_row(
-    ctx: AppContext, source: gr.components.Component, handler: Callable, prefix: str, api_name: str
-) -> None:
-    """The row under a prediction; `handler` gets the source's value and the picked digit."""
-    with gr.Row(equal_height=True, elem_id=f"{prefix}-correction"):
-        digit = gr.Radio(
-            [(str(d), d) for d in range(10)], label="Wrong? It is a", scale=4, elem_id=f"{prefix}-correct-digit",
-        )
-        button = gr.Button("Save correction", scale=1, size="sm", elem_id=f"{prefix}-correct-save")
-    note = gr.Markdown(elem_id=f"{prefix}-correct-note")
-    button.click(partial(handler, ctx), [source, digit], [note, digit], api_name=api_name)
+    ctx: AppContext, source: gr.components.Component, handler: Callable, prefix: str, api_name: str,
+    fresh_start: Sequence[Any] = (), pick_place: bool = False,
+) -> CorrectionRow:
+    """The row under a prediction; `handler` gets the source's value, the picked digit and, with `pick_place`,
+    which digit of a number the student corrects. The source's change and the `fresh_start` triggers (Clear)
+    empty the note and the choice."""
+    # The note sits above the choices: after Save, the student is looking at the row, and on a phone the space
+    # below the row is off screen.
+    note = gr.Markdown(elem_id=f"{prefix}-correct-note", elem_classes="correct-note")
+    with gr.Column(elem_id=f"{prefix}-correction"):
+        which = gr.Radio(
+            [], label="Which digit?", visible=False, elem_id=f"{prefix}-correct-which",
+        ) if pick_place else None
+        digit = gr.Radio([(str(d), d) for d in range(10)], label="Wrong? It is a", elem_id=f"{prefix}-correct-digit")
+        with gr.Row(elem_id=f"{prefix}-correct-buttons"):  # Save, and room for more buttons beside it
+            save_button = gr.Button("Save correction", size="sm", elem_id=f"{prefix}-correct-save")
+    inputs = [source, digit] + ([which] if which is not None else [])
+    save_button.click(
+        partial(answer_on_page, partial(handler, ctx)), inputs, [note, digit], api_visibility="private",
+    )
+    # The API takes the place as a number: the Radio only accepts the choices a page was given.
+    place = [gr.Number(visible=False, precision=0, label="position")] if which is not None else []
+    gr.on([], partial(handler, ctx), [source, digit, *place], [note, digit], api_name=api_name)
     # A new picture starts afresh: no stale thanks, no digit picked for the previous one.
-    source.change(lambda: ("", None), None, [note, digit], show_progress="hidden", api_visibility="private")
+    gr.on(
+        [source.change, *fresh_start], lambda: CorrectionAnswer(""), None, [note, digit], show_progress="hidden",
+        api_visibility="private",
+    )
+    return CorrectionRow(digit, save_button, note, which)

@@ -20,19 +20,22 @@ def predict_drawing(ctx: AppContext, sketch: dict | None) -> dict[str, float]:
 
 
 def draw_tab(ctx: AppContext) -> None:
-    with gr.Row():
-        with gr.Column(scale=3):
+    # Three columns, so that the canvas, the answer and its bars, the 28x28 and Explain fit a 1280x800 screen; the
+    # bars' box keeps its height while empty (app.CSS), so the first answer moves nothing.
+    with gr.Row(elem_id="draw-row"):
+        with gr.Column(scale=4):
             sketch = drawing_canvas("canvas", CANVAS_SHOWN)
             clear = gr.Button("Clear", variant="secondary", elem_id="clear")
-        with gr.Column(scale=2):
+        with gr.Column(scale=3):
             hint = gr.Markdown(START_HINT, elem_id="draw-hint", elem_classes="hint")
             label = gr.Label(num_top_classes=10, label="Prediction", elem_id="draw-label")
-            correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing")
+        with gr.Column(scale=3):
             seen = gr.Image(
                 label="What the model sees (28 x 28)", format="png", interactive=False,
                 height=240, elem_id="draw-seen", buttons=[], alt_text=SEEN_ALT,
             )
             explain = gr.Checkbox(label=EXPLAIN_LABEL, elem_id="draw-explain")
+            correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing", fresh_start=[clear.click])
     states = follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
     number_view(ctx, sketch, states.drawn)
     steps_view(ctx, states, "draw")

@@ -49,12 +49,15 @@ class RunResult:
     calibration: list[ConfidenceBin]  # the test readings by top probability: the reliability diagram
     mistakes: list[tuple[np.ndarray, int, int]]  # (28 x 28 uint8 image, true, predicted), most confident first
     fine_tune: dict[str, Any] | None = None  # a fine-tune's before and after (see fine_tune.fine_tune_report)
+    stopped: bool = False  # stopped before its planned epochs
 
     def fine_tune_summary(self) -> str | None:
         """A fine-tune's before and after in words; None for a plain training."""
         if self.fine_tune is None:
             return None
-        return fine_tune_summary(self.version.id, {**self.fine_tune, "test_accuracy": self.test_accuracy})
+        return fine_tune_summary(
+            self.version.id, {**self.fine_tune, "test_accuracy": self.test_accuracy}, stopped=self.stopped,
+        )
 
 
 @dataclass
@@ -104,9 +107,10 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def progress_message(event: dict[str, Any], epochs: int) -> str:
+def progress_message(event: dict[str, Any], epochs: int, stopping: bool = False) -> str:
     if event["kind"] == "done":
-        return "Training done: measuring accuracy on the test set and saving the model..."
+        done = "Stopped" if stopping else "Training done"
+        return f"{done}: measuring accuracy on the test set and saving the model..."
     text = f"epoch {event['epoch']:.1f}/{epochs}, {event['images_per_s']:,.0f} img/s, ETA {duration(event['eta_s'])}"
     if event["val_acc"] is not None:
         text += f", validation accuracy {100 * event['val_acc']:.2f}%"
@@ -255,8 +259,9 @@ class TrainingJob:
                 if kind == "event":
                     with self._lock:
                         self._status.events.append(payload)
-                        if not self._stop_flag.value:
-                            self._status.message = progress_message(payload, self._epochs)
+                        stopping = bool(self._stop_flag.value)
+                        if not stopping or payload["kind"] == "done":  # a stop takes effect: say what comes next
+                            self._status.message = progress_message(payload, self._epochs, stopping)
                 else:
                     outcome = (kind, payload)
         process.join(timeout=30)
@@ -281,7 +286,7 @@ class TrainingJob:
             return JobStatus("stopped", events, "Stopped before the first training step: nothing was saved.")
         result = RunResult(
             payload["version"], payload["test_accuracy"], payload["confusion"], payload["calibration"],
-            payload["mistakes"], payload.get("fine_tune"),
+            payload["mistakes"], payload.get("fine_tune"), payload["stopped"],
         )
         accuracy = f"test accuracy {100 * result.test_accuracy:.2f}%, saved as version {result.version.id}"
         if payload["stopped"]:

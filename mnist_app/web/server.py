@@ -6,6 +6,8 @@ models (and the students' corrections, unless MNIST_APP_DB names another file) a
 MNIST_DATA_DIR where the admin tab finds MNIST for training.
 """
 
+import logging
+
 import torch
 
 from mnist_app.reading.predict import Predictor
@@ -23,6 +25,11 @@ def main() -> None:
     # One thread a request: two requests run side by side on two cores, and a lone forward pass of a
     # 28x28 image gains nothing from a second thread (measured: 1.5 ms on one, 20 ms on two when busy).
     torch.set_num_threads(1)
+    log = logging.getLogger("mnist_app")  # refusals and faults (web/refusals.py): one line each, to stderr
+    log.setLevel(logging.INFO)
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
     versions = ModelVersions()
     predictor = Predictor(versions.served_path())
     if versions.warning:

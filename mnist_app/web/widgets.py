@@ -9,10 +9,12 @@ from typing import Any, NamedTuple
 import gradio as gr
 import numpy as np
 
-from mnist_app.reading.explain import evidence_image, evidence_map
+from mnist_app.reading.explain import close_runner_up, evidence_image, evidence_map
+from mnist_app.reading.not_a_digit import NOT_A_DIGIT, drawing_doubt
 from mnist_app.reading.predict import InvalidImageError, NoDigitError, NumberReading, Prediction
 from mnist_app.web.accessibility import live_region, spoken_answer
 from mnist_app.web.context import AppContext
+from mnist_app.web.refusals import refused
 
 CANVAS_SIZE = 560  # 20x MNIST's 28 pixels
 PEN_RADIUS = 14  # a felt-tip pen on the canvas: about 1.4 MNIST pixels wide once scaled down
@@ -122,15 +124,36 @@ def two_best(prediction: Prediction) -> tuple[int, int]:
     return int(ranked[0]), int(ranked[1])
 
 
+def a_digit(digit: int) -> str:
+    """"a 7", "an 8": the article as the digit is spoken."""
+    return f"an {digit}" if digit == 8 else f"a {digit}"
+
+
+def not_a_digit_hint(reason: str) -> str:
+    """The plain answer for letters, text and scribbles. Its class hides the bars' headline digit (app.CSS)."""
+    return f'<strong class="not-a-digit">{NOT_A_DIGIT}</strong>: {reason}.'
+
+
 def doubt_hint(prediction: Prediction) -> str:
     if prediction.confident:
         return ""
+    reason = drawing_doubt(prediction)
+    if reason:
+        return not_a_digit_hint(reason)
     first, second = two_best(prediction)
     return (
-        f"**Not sure.** Maybe a {first} ({100 * prediction.probabilities[first]:.0f}%), "
-        f"maybe a {second} ({100 * prediction.probabilities[second]:.0f}%). "
+        f"**Not sure.** Maybe {a_digit(first)} ({100 * prediction.probabilities[first]:.0f}%), "
+        f"maybe {a_digit(second)} ({100 * prediction.probabilities[second]:.0f}%). "
         "If it is not a digit, no answer is right."
     )
+
+
+def explain_legend(top: int, runner_up: int | None) -> str:
+    """In words as well as colours: light against dark tells the two apart without seeing hue."""
+    if runner_up is None:
+        return (f"**Orange** (light): evidence for {top}. **Blue** (dark): ink against it. No other digit comes "
+                f"close, so {top} alone.")
+    return f"**Orange** (light): evidence for {top}. **Blue** (dark): evidence for {runner_up}."
 
 
 def on_another_sheet(sketch: dict, sheet: int) -> bool:
@@ -168,11 +191,9 @@ def show_drawing(
         return DrawingView(
             label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction), spoken, drawn,
         )
-    top, runner_up = two_best(prediction)
+    top, runner_up = prediction.digit, close_runner_up(prediction.probabilities)
     evidence = evidence_map(predictor.model, prediction.input28, top, runner_up)
-    # In words as well as colours: light against dark tells the two apart without seeing hue.
-    legend = f"**Orange** (light): evidence for {top}. **Blue** (dark): evidence for {runner_up}."
-    hint = "\n\n".join(line for line in (doubt_hint(prediction), legend) if line)
+    hint = "\n\n".join(line for line in (doubt_hint(prediction), explain_legend(top, runner_up)) if line)
     return DrawingView(
         label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint, spoken, drawn,
     )
@@ -227,8 +248,8 @@ def follow_drawing(
 def api_call(read: Callable[[object], Any], image: object) -> Any:
     """Run a predictor method; bad input becomes a gr.Error whose message reaches the API caller."""
     if image is None:
-        raise gr.Error("No image was sent")
+        raise refused("No image was sent")
     try:
         return read(image)
     except (NoDigitError, InvalidImageError, TypeError) as e:
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
