@@ -11,14 +11,17 @@ from mnist_app.web.accessibility import spoken_answer
 def prediction(digit: int, probability: float, confident: bool = True) -> Prediction:
     probabilities = [(1 - probability) / 9] * 10
     probabilities[digit] = probability
-    return Prediction(digit, probabilities, np.zeros((28, 28), np.float32), confident=confident)
+    stroke = np.zeros((28, 28), np.float32)
+    stroke[4:24, 12:15] = 1  # a digit's shape, so only the probabilities decide
+    return Prediction(digit, probabilities, stroke, confident=confident)
 
 
 def test_the_answer_is_spoken_as_a_digit_and_a_whole_percentage():
     assert spoken_answer(prediction(7, 0.9787)) == "7, 98 percent"
     assert spoken_answer(prediction(3, 0.6988)) == "3, 70 percent"  # never "0.6988 percent"
     assert spoken_answer(prediction(0, 1.0)) == "0, 100 percent"
-    assert spoken_answer(prediction(5, 0.41, confident=False)) == "Not sure: maybe 5, 41 percent"
+    assert spoken_answer(prediction(5, 0.91, confident=False)) == "Not sure: maybe 5, 91 percent"
+    assert spoken_answer(prediction(5, 0.41, confident=False)) == "This does not look like a digit"
 
 
 def test_each_stroke_updates_the_spoken_answer_and_clear_or_an_empty_canvas_silences_it(ctx):

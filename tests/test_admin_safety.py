@@ -4,9 +4,11 @@ Stop and a second Start say plainly what happened, and a fine-tune stopped early
 from dataclasses import replace
 
 import gradio as gr
+import numpy as np
 import pytest
 
 from mnist_app.testing.app_process import ADMIN_PASSWORD
+from mnist_app.training.calibration import confidence_bins
 from mnist_app.training.fine_tune import fine_tune_summary
 from mnist_app.training.models import build_model
 from mnist_app.web import admin_tab
@@ -20,13 +22,15 @@ def test_delete_asks_first_and_a_deleted_versions_results_leave_the_page(ctx, mo
     assert not admin_tab.ask_to_delete(None).row["visible"]
     assert [v.id for v in ctx.versions.list()] == [version.id, "shipped"]  # asking deleted nothing
 
+    one_reading = confidence_bins(np.full((1, 10), 0.1), np.array([0]))
     finished = JobStatus("finished", [], f"Finished: saved as version {version.id}. Deploy it to serve it.",
-                         RunResult(version, 0.1, [[0] * 10] * 10, []))
+                         RunResult(version, 0.1, [[0] * 10] * 10, one_reading, []))
     monkeypatch.setattr(ctx.job, "status", lambda: finished)
     assert admin_tab.refresh(ctx, ADMIN_PASSWORD, {}).compare != gr.skip()  # its results are shown...
     deleted = admin_tab.delete_on_page(ctx, ADMIN_PASSWORD, version.id)
     assert deleted.compare.startswith(f"Deleted version {version.id}.")
-    assert (deleted.confusion, deleted.mistakes, deleted.confirm["visible"]) == (None, None, False)
+    assert (deleted.confusion, deleted.reliability, deleted.mistakes) == (None, None, None)
+    assert not deleted.confirm["visible"]
     after = admin_tab.refresh(ctx, ADMIN_PASSWORD, {})  # ...and not again once it is gone, even on a fresh page
     assert after.compare == gr.skip() and after.confusion == gr.skip()
     assert "has since been deleted" in after.progress and "Deploy it" not in after.progress
@@ -57,7 +61,7 @@ def test_the_job_passes_on_that_a_run_was_stopped(ctx):
         "fine_tuned_from": "shipped", "corrections_trained": 4, "correction_repeats": 688, "base_test_accuracy": 0.99,
         "held_out_corrections": 0, "held_out_right_before": 0, "held_out_right_after": 0,
     }
-    result = replace(RunResult(version, 0.99, [], [], fine_tune), stopped=True)
+    result = replace(RunResult(version, 0.99, [], [], [], fine_tune), stopped=True)
     assert result.fine_tune_summary().startswith("Stopped early")
 
 

@@ -30,7 +30,8 @@ def test_a_hairline_digit_is_read_surer_with_the_pen_made_like_mnists(predictor,
     hairline = drawn_sheet(moved(ONE_STROKE[digit], 0.5, (0.25, 0.25)), pen=3)
     with_pen, without_pen = (predictor.steps(hairline, skip).prediction for skip in ([], ["pen"]))
     assert with_pen.digit == int(digit)
-    assert without_pen.probabilities[int(digit)] < with_pen.probabilities[int(digit)] - 0.1
+    # Honest probabilities sit near 1 for a clear digit, so compare the odds against it: at least twice as high.
+    assert 1 - without_pen.probabilities[int(digit)] > 2 * (1 - with_pen.probabilities[int(digit)])
 
 
 def test_the_centre_of_mass_step_moves_the_digit_towards_the_middle(predictor):
