@@ -1,4 +1,5 @@
-"""The Draw tab: a canvas, its prediction after each stroke, the correction row and the explanation."""
+"""The Draw tab: a canvas, its prediction after each stroke, the correction row and the explanation; during a
+lesson, a line saying that the drawings appear on the class screen."""
 
 from functools import partial
 
@@ -6,6 +7,7 @@ import gradio as gr
 
 from mnist_app.web.context import AppContext
 from mnist_app.web.correction_row import correct_drawing, correction_row
+from mnist_app.web.wall_feed import follow_lesson
 from mnist_app.web.widgets import EXPLAIN_LABEL, START_HINT, api_call, drawing_canvas, follow_drawing, label_value
 
 CANVAS_SHOWN = 480  # the canvas's height on screen, in CSS pixels
@@ -21,16 +23,18 @@ def draw_tab(ctx: AppContext) -> None:
         with gr.Column(scale=3):
             sketch = drawing_canvas("canvas", CANVAS_SHOWN)
             clear = gr.Button("Clear", variant="secondary", elem_id="clear")
+            notice = gr.Markdown(elem_id="draw-lesson-notice")
+            seat = follow_lesson(ctx, notice, clear)  # a timer and states: nothing on screen
         with gr.Column(scale=2):
             hint = gr.Markdown(START_HINT, elem_id="draw-hint", elem_classes="hint")
             label = gr.Label(num_top_classes=10, label="Prediction", elem_id="draw-label")
-            correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing")
+            correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing", seat.drawing)
             seen = gr.Image(
                 label="What the model sees (28 x 28)", format="png", interactive=False,
                 height=240, elem_id="draw-seen", buttons=[],
             )
             explain = gr.Checkbox(label=EXPLAIN_LABEL, elem_id="draw-explain")
-    follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
+    follow_drawing(ctx, sketch, explain, clear, (label, seen, hint), seat)
     gr.on(
         [], partial(predict_drawing, ctx), sketch, label, api_name="predict_drawing", concurrency_id="predict",
     )

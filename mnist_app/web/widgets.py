@@ -11,6 +11,7 @@ import numpy as np
 from mnist_app.reading.explain import evidence_image, evidence_map
 from mnist_app.reading.predict import InvalidImageError, NoDigitError, Prediction
 from mnist_app.web.context import AppContext
+from mnist_app.web.wall_feed import WallSeat, put_on_wall
 
 CANVAS_SIZE = 560  # 20x MNIST's 28 pixels
 PEN_RADIUS = 14  # a felt-tip pen on the canvas: about 1.4 MNIST pixels wide once scaled down
@@ -111,13 +112,17 @@ def on_another_sheet(sketch: dict, sheet: int) -> bool:
 
 def show_drawing(
     ctx: AppContext, sketch: dict | None, explain: bool = False, sheet: int | None = None,
+    drawing: str | None = None, lesson: int | None = None,
 ) -> DrawingView:
     """Draw tab and classroom view, after each stroke: the probabilities, what the model saw (with `explain`,
     tinted by which pixels decided between its two best guesses), and a hint when in doubt.
 
     `sheet` is the white of the sheet on the canvas now. The page may send a drawing late: Gradio's front end reads
     the canvas for a queued prediction before the request goes out, and a press of Clear can come in between. An
-    answer for the sheet before Clear would put old bars over the cleared canvas, so it changes nothing."""
+    answer for the sheet before Clear would put old bars over the cleared canvas, so it changes nothing.
+
+    `drawing` and `lesson` (the Draw tab's WallSeat): the drawing also goes on the wall of the lesson the page
+    announces, while that lesson runs."""
     if sketch is None:
         return DrawingView()
     if sheet is not None and on_another_sheet(sketch, sheet):
@@ -129,6 +134,7 @@ def show_drawing(
         return DrawingView()
     except (InvalidImageError, TypeError) as e:
         return DrawingView(hint=f"**Cannot read the drawing:** {e}")
+    put_on_wall(ctx, sketch, prediction, drawing, lesson)
     if not explain:
         return DrawingView(label_value(prediction), pixelated(prediction.input28), doubt_hint(prediction))
     top, runner_up = two_best(prediction)
@@ -146,16 +152,17 @@ def clear_drawing(sheet: int = SHEET_WHITES[0]) -> ClearedCanvas:
 
 def follow_drawing(
     ctx: AppContext, sketch: gr.Sketchpad, explain: gr.Checkbox, clear: gr.Button,
-    views: tuple[gr.Label, gr.Image, gr.Markdown],
+    views: tuple[gr.Label, gr.Image, gr.Markdown], seat: WallSeat | None = None,
 ) -> None:
-    """Wire a canvas to its prediction, its "what the model sees" image and its hint (Draw tab, classroom view)."""
+    """Wire a canvas to its prediction, its "what the model sees" image and its hint (Draw tab, classroom view);
+    with a `seat`, its drawings also go on a running lesson's wall."""
     # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
     # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
     # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
     sheet = gr.State(SHEET_WHITES[0])  # the white of the sheet on this page's canvas
     for trigger in (sketch.change, explain.change):
         trigger(
-            partial(show_drawing, ctx), [sketch, explain, sheet], list(views),
+            partial(show_drawing, ctx), [sketch, explain, sheet, *(seat or ())], list(views),
             trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
         )
     clear.click(clear_drawing, sheet, [sketch, *views, sheet], show_progress="hidden", api_visibility="private")
