@@ -184,7 +184,7 @@ def test_the_wall_redraws_only_when_the_lesson_changed_and_freezes_while_paused(
     lesson_wall.pause_wall(ctx, ADMIN_PASSWORD, True)
     show_drawing(ctx, drawn(5), drawing="page-b", lesson=lesson.id)
     paused = lesson_wall.refresh(ctx, second.shown)
-    assert "paused" in paused.status and paused.wall == gr.skip()  # frozen: the second drawing waits
+    assert "paused** (2 drawings by now)" in paused.status and paused.wall == gr.skip()  # the second one waits
     lesson_wall.pause_wall(ctx, ADMIN_PASSWORD, False)
     resumed = lesson_wall.refresh(ctx, paused.shown)
     assert resumed.wall.count('<figure') == 2
@@ -234,7 +234,7 @@ def test_the_teacher_starts_hides_pauses_and_ends_with_clear_messages(ctx, lesso
         lesson_wall.start_lesson(ctx, ADMIN_PASSWORD)
     lesson = lessons.running()
     lessons.show(lesson.id, "page-a", 1, BLANK28, PAPER)
-    for bad in (None, "twelve", 1.5, True):
+    for bad in (None, "twelve", 1.5, True, float("nan"), float("inf"), -1, 2**70):
         with pytest.raises(gr.Error, match="number of the drawing"):
             lesson_wall.hide_drawing(ctx, ADMIN_PASSWORD, bad)
     with pytest.raises(gr.Error, match="#9 is not on the wall"):

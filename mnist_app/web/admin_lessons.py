@@ -10,7 +10,7 @@ import pandas as pd
 
 from mnist_app.storage.lessons import LessonError
 from mnist_app.web.context import AppContext, require_admin
-from mnist_app.web.lesson_wall import lessons_of
+from mnist_app.web.lesson_wall import lessons_of, whole_number
 
 LESSON_COLUMNS = ["lesson", "started", "ended", "drawings", "confirmed right", "corrected", "corrections stored"]
 
@@ -36,15 +36,16 @@ def browse_lessons(ctx: AppContext, password: str) -> pd.DataFrame:
 def delete_lesson(ctx: AppContext, password: str, lesson_id: object) -> tuple[str, pd.DataFrame]:
     """API /admin_delete_lesson: delete a lesson, its drawings and its corrections; the message and the table."""
     require_admin(ctx, password)
-    if isinstance(lesson_id, bool) or not isinstance(lesson_id, int | float) or lesson_id != int(lesson_id):
+    lesson_id = whole_number(lesson_id)
+    if lesson_id is None:
         raise gr.Error("Type the number of the lesson to delete, from the table's first column.")
     try:
-        drawings, corrections = lessons_of(ctx).delete(int(lesson_id))
+        drawings, corrections = lessons_of(ctx).delete(lesson_id)
     except LessonError as e:
         raise gr.Error(str(e)) from None
     except (OSError, sqlite3.Error) as e:
         raise gr.Error(f"Could not delete the lesson: {e}") from None
-    message = f"Deleted lesson {int(lesson_id)}: {drawings} drawing(s) and {corrections} correction(s)."
+    message = f"Deleted lesson {lesson_id}: {drawings} drawing(s) and {corrections} correction(s)."
     return message, lessons_table(ctx)
 
 

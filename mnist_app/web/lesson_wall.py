@@ -19,6 +19,13 @@ SHOWN = 60  # thumbnails on the wall at most, newest first; the tally and the ma
 FIRST_DRAWINGS = "No drawings yet: they appear here as the students draw."
 
 
+def whole_number(value: object) -> int | None:
+    """A positive whole number typed in a Number box (which may send a float), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 2**62 or value != int(value):
+        return None
+    return int(value)
+
+
 def lessons_of(ctx: AppContext) -> LessonStore:
     if ctx.lessons is None:
         raise gr.Error("This server keeps no lessons.")
@@ -53,11 +60,12 @@ def refresh(ctx: AppContext, shown: tuple | None) -> WallRefresh:
         empty = wall_view.cards_html([], "")
         return WallRefresh(None, wall_view.NO_LESSON, "", empty, wall_view.matrix_frame([]), "", "", "")
     same_lesson = bool(shown) and shown[0] == lesson.id
+    drawings = ctx.lessons.count(lesson.id)
     if lesson.paused and same_lesson:
-        return WallRefresh(key, status=wall_view.status_markdown(lesson))
+        return WallRefresh(key, status=wall_view.status_markdown(lesson, drawings))
     answers = ctx.lessons.answers(lesson.id)
     view = WallRefresh(
-        key, wall_view.status_markdown(lesson), wall_view.tally_markdown(ctx.lessons.count(lesson.id), answers),
+        key, wall_view.status_markdown(lesson, drawings), wall_view.tally_markdown(drawings, answers),
         wall_view.cards_html(ctx.lessons.drawings(lesson.id, SHOWN), FIRST_DRAWINGS), wall_view.matrix_frame(answers),
         wall_view.hardest_markdown(answers),
     )
@@ -73,7 +81,7 @@ def show_cell(ctx: AppContext, index: object) -> tuple[str, str]:
     drawn, read = cell
     drawings = ctx.lessons.cell(lesson.id, drawn, read)
     what = "read right" if drawn == read else f"read as {read}"
-    title = f"**Drawn as {drawn}, {what}:** {len(drawings)} drawing{'' if len(drawings) == 1 else 's'}"
+    title = f"**Drawn as {drawn}, {what}:** {wall_view.plural(len(drawings), 'drawing')}"
     return title, wall_view.cards_html(drawings, "None in this cell.")
 
 
@@ -100,11 +108,12 @@ def pause_wall(ctx: AppContext, password: str, paused: bool) -> str:
 def hide_drawing(ctx: AppContext, password: str, number: object) -> str:
     """API /lesson_hide: take drawing `number` (as on its card) off the wall."""
     require_admin(ctx, password)
-    if isinstance(number, bool) or not isinstance(number, int | float) or number != int(number):
+    number = whole_number(number)
+    if number is None:
         raise gr.Error("Type the number of the drawing to hide, as on its card (#12: 12).")
-    if not lessons_of(ctx).hide(int(number)):
-        raise gr.Error(f"Drawing #{int(number)} is not on the wall of a running lesson.")
-    return f"Drawing #{int(number)} is hidden."
+    if not lessons_of(ctx).hide(number):
+        raise gr.Error(f"Drawing #{number} is not on the wall of a running lesson.")
+    return f"Drawing #{number} is hidden."
 
 
 def end_lesson(ctx: AppContext, password: str) -> str:

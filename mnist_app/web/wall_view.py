@@ -72,14 +72,20 @@ def cards_html(drawings: list[WallDrawing], empty: str) -> str:
     return '<div class="wall-cards">' + "".join(card_html(d) for d in drawings) + "</div>"
 
 
-def status_markdown(lesson: Lesson | None) -> str:
+def status_markdown(lesson: Lesson | None, drawings: int = 0) -> str:
+    """What the wall is showing; while it is paused, how many drawings there are by now (the frozen wall may show
+    fewer)."""
     if lesson is None:
         return NO_LESSON
     started = datetime.fromisoformat(lesson.started).astimezone().strftime("%H:%M")  # the server's clock: the room's
     line = f"**Lesson {lesson.id}**, started at {started}."
     if lesson.paused:
-        return line + " **The wall is paused:** new drawings appear when it resumes."
+        return line + f" **The wall is paused** ({plural(drawings, 'drawing')} by now): it shows them when it resumes."
     return line + " The class's drawings appear here as they draw, newest first."
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def tally_markdown(drawings: int, answers: list[tuple[int, int]]) -> str:
