@@ -130,7 +130,7 @@ def wall_screenshot(browser: Browser, images: np.ndarray, labels: np.ndarray) ->
             page.goto(url + CLASSROOM_PATH)
             page.get_by_role("tab", name="Class wall").click()
             page.wait_for_function("() => document.querySelectorAll('#wall .wall-card').length === 20")
-            page.locator("#wall-matrix tbody tr").nth(drawn).locator("td").nth(1 + read).click()
+            page.locator("#wall-matrix").get_by_role("gridcell").nth(11 * drawn + 1 + read).click()
             page.wait_for_selector("#wall-cell .wall-card")
             time.sleep(2)
             save_small(page, "wall", full_page=True)

@@ -78,6 +78,11 @@ def refused(presenter) -> None:
     expect(toast).to_have_count(0)
 
 
+def matrix_cell_of(presenter, drawn: int, read: int):
+    """A cell of the lesson's confusion matrix: each row is a digit's name, then its 10 counts."""
+    return presenter.locator("#wall-matrix").get_by_role("gridcell").nth(11 * drawn + 1 + read)
+
+
 def draw_and_read(page, digit: str) -> None:
     draw(page, ONE_STROKE[digit])
     expect(headline(page)).to_have_text(digit, timeout=WAIT_MS)
@@ -114,9 +119,9 @@ def test_drawings_reach_the_wall_only_in_a_lesson_and_right_and_corrections_fill
     bob.locator("#draw-correct-digit").get_by_text("7", exact=True).click()  # Wrong? It is a 7
     bob.locator("#draw-correct-save").click()
     expect(tally).to_contain_text("2 drawings · 1 confirmed right · 1 corrected")
-    matrix_cell = presenter.locator("#wall-matrix tbody tr").nth(7).locator("td").nth(1 + 1)  # drawn 7, read 1
+    matrix_cell = matrix_cell_of(presenter, drawn=7, read=1)
     expect(matrix_cell).to_have_text("1")
-    expect(presenter.locator("#wall-matrix tbody tr").nth(7).locator("td").nth(1 + 7)).to_have_text("1")
+    expect(matrix_cell_of(presenter, drawn=7, read=7)).to_have_text("1")
     expect(presenter.locator(f"{CARDS}.right")).to_have_count(1)
     expect(presenter.locator(f"{CARDS}.corrected")).to_contain_text("it is a 7")
 
