@@ -82,7 +82,7 @@ def test_a_new_stroke_drops_the_answer_given_to_the_drawing_before_it(lessons):
 def test_the_tally_matrix_and_hardest_digits_come_from_the_answers():
     answers = [(8, 3), (8, 3), (8, 8), (8, 0), (5, 5), (5, 6), (5, 5), (1, 1), (1, 1), (1, 1), (7, 1), (7, 1)]
     assert wall_view.tally_markdown(14, answers) == (
-        "**14** drawings · **6** confirmed right · **6** corrected"
+        "### **14** drawings · **6** confirmed right · **6** corrected"
     )
     matrix = wall_view.confusion(answers)
     assert matrix[8, 3] == 2 and matrix[8, 8] == 1 and matrix.sum() == len(answers)

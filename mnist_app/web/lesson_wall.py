@@ -154,7 +154,7 @@ def lesson_wall(ctx: AppContext) -> None:
             resume = gr.Button("Resume wall", elem_id="wall-resume")
             end = gr.Button("End lesson", variant="stop", elem_id="wall-end")
         with gr.Row():
-            number = gr.Number(label="Drawing number (#)", precision=0, scale=2, elem_id="wall-number")
+            number = gr.Number(None, label="Drawing number (#)", precision=0, scale=2, elem_id="wall-number")
             hide = gr.Button("Hide drawing", elem_id="wall-hide")
         message = gr.Markdown(elem_id="wall-message")
     timer = gr.Timer(REFRESH_S)

@@ -90,8 +90,8 @@ def plural(count: int, noun: str) -> str:
 
 def tally_markdown(drawings: int, answers: list[tuple[int, int]]) -> str:
     right = sum(label == read for label, read in answers)
-    return (
-        f"**{drawings}** drawing{'' if drawings == 1 else 's'} · **{right}** confirmed right · "
+    return (  # a heading: read from the back of the room
+        f"### **{drawings}** drawing{'' if drawings == 1 else 's'} · **{right}** confirmed right · "
         f"**{len(answers) - right}** corrected"
     )
 
