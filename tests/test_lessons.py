@@ -141,15 +141,16 @@ def test_a_page_puts_drawings_on_the_wall_only_once_its_notice_announces_the_les
     show_drawing(ctx, sketch, drawing="page-a", lesson=None)  # the page has not shown the notice yet
     assert lessons.drawings(lesson.id) == []
     notice, announced = wall_feed.lesson_notice(ctx, None)
-    assert notice == wall_feed.NOTICE and announced == lesson.id
-    assert "class screen" in notice
+    assert notice["visible"] is True and announced == lesson.id
+    assert "class screen" in notice["value"] == wall_feed.NOTICE
     label, _, _ = show_drawing(ctx, sketch, drawing="page-a", lesson=announced)
     [card] = lessons.drawings(lesson.id)
     assert card.predicted == int(max(label, key=label.get)) == 7
     with Image.open(io.BytesIO(card.picture_png)) as picture:
         assert max(picture.size) <= 96  # a thumbnail of the canvas, not the canvas
     lessons.end()
-    assert wall_feed.lesson_notice(ctx, announced) == ("", None)
+    notice, announced = wall_feed.lesson_notice(ctx, announced)
+    assert notice["visible"] is False and announced is None
     show_drawing(ctx, drawn(1), drawing="page-b", lesson=announced)  # a page that has not yet heard of the end
     assert len(lessons.drawings(lesson.id)) == 1
 

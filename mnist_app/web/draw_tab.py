@@ -23,7 +23,7 @@ def draw_tab(ctx: AppContext) -> None:
         with gr.Column(scale=3):
             sketch = drawing_canvas("canvas", CANVAS_SHOWN)
             clear = gr.Button("Clear", variant="secondary", elem_id="clear")
-            notice = gr.Markdown(elem_id="draw-lesson-notice")
+            notice = gr.Markdown(visible=False, elem_id="draw-lesson-notice")
             seat = follow_lesson(ctx, notice, clear)  # a timer and states: nothing on screen
         with gr.Column(scale=2):
             hint = gr.Markdown(START_HINT, elem_id="draw-hint", elem_classes="hint")

@@ -52,7 +52,8 @@ def lesson_notice(ctx: AppContext, announced: int | None) -> LessonNotice:
     running = running_lesson_id(ctx)
     if running == announced:
         return LessonNotice()
-    return LessonNotice(NOTICE if running is not None else "", running)
+    # Hidden outside a lesson: on a phone, the line would push the bars under the canvas off the screen.
+    return LessonNotice(gr.update(value=NOTICE, visible=running is not None), running)
 
 
 def drawing_picture(sketch: dict, prediction: Prediction) -> Image.Image:
