@@ -57,7 +57,7 @@ def classroom_page(ctx: AppContext, demo: gr.Blocks) -> None:
             elem_id="classroom-qr", buttons=[],
         )
     with gr.Tabs():
-        with gr.Tab("Canvas", id="canvas"):
+        with gr.Tab("Canvas", id="canvas") as canvas_tab:
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3):
                     sketch = widgets.drawing_canvas("classroom-canvas", CANVAS_HEIGHT)
@@ -70,9 +70,11 @@ def classroom_page(ctx: AppContext, demo: gr.Blocks) -> None:
                         height=200, elem_id="classroom-seen", buttons=[],
                     )
                     explain = gr.Checkbox(label=widgets.EXPLAIN_LABEL, elem_id="classroom-explain")
-        with gr.Tab("Class wall", id="wall", elem_id="classroom-wall-tab"):
-            lesson_wall(ctx)
+        with gr.Tab("Class wall", id="wall", elem_id="classroom-wall-tab") as wall_tab:
+            wall_timer = lesson_wall(ctx)
     widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
+    for tab, refreshing in ((wall_tab, True), (canvas_tab, False)):  # the wall refreshes only while it is shown
+        tab.select(lambda on=refreshing: gr.Timer(active=on), None, wall_timer, api_visibility="private")
     demo.load(
         lambda: address_view(served_address(demo)), None, list(AddressView(address, qr)), api_visibility="private"
     )

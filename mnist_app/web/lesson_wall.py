@@ -2,7 +2,8 @@
 the lesson's confusion matrix (click a cell for its drawings) and the hardest digits; and the teacher's controls,
 each behind the admin password: start a lesson, pause the wall, hide a drawing, end the lesson.
 
-A timer asks once a second whether the lesson changed (its id, revision and pause) and redraws only then.
+A timer asks once a second whether the lesson changed (its id, revision and pause) and redraws only then; it runs
+only while the tab is open (classroom.py), so the teacher's canvas tab shares the machine with nothing.
 """
 
 from functools import partial
@@ -129,8 +130,8 @@ def end_lesson(ctx: AppContext, password: str) -> str:
     )
 
 
-def lesson_wall(ctx: AppContext) -> None:
-    """Built inside the classroom view's "Class wall" tab."""
+def lesson_wall(ctx: AppContext) -> gr.Timer:
+    """Built inside the classroom view's "Class wall" tab; returns the wall's timer, stopped until the tab opens."""
     with gr.Row(equal_height=True):
         status = gr.Markdown(wall_view.NO_LESSON, elem_id="wall-status")
         tally = gr.Markdown(elem_id="wall-tally")
@@ -157,7 +158,7 @@ def lesson_wall(ctx: AppContext) -> None:
             number = gr.Number(None, label="Drawing number (#)", precision=0, scale=2, elem_id="wall-number")
             hide = gr.Button("Hide drawing", elem_id="wall-hide")
         message = gr.Markdown(elem_id="wall-message")
-    timer = gr.Timer(REFRESH_S)
+    timer = gr.Timer(REFRESH_S, active=False)
     shown = gr.State(None)
 
     timer.tick(
@@ -174,3 +175,4 @@ def lesson_wall(ctx: AppContext) -> None:
     resume.click(partial(pause_wall, ctx, paused=False), password, message, api_name="lesson_resume")
     hide.click(partial(hide_drawing, ctx), [password, number], message, api_name="lesson_hide")
     end.click(partial(end_lesson, ctx), password, message, api_name="lesson_end")
+    return timer
