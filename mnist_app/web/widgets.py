@@ -15,6 +15,7 @@ from mnist_app.reading.predict import InvalidImageError, NoDigitError, NumberRea
 from mnist_app.web.accessibility import live_region, spoken_answer
 from mnist_app.web.context import AppContext
 from mnist_app.web.refusals import refused
+from mnist_app.web.wall_feed import WallSeat, put_on_wall
 
 CANVAS_SIZE = 560  # 20x MNIST's 28 pixels
 PEN_RADIUS = 14  # a felt-tip pen on the canvas: about 1.4 MNIST pixels wide once scaled down
@@ -164,13 +165,17 @@ def on_another_sheet(sketch: dict, sheet: int) -> bool:
 
 def show_drawing(
     ctx: AppContext, sketch: dict | None, explain: bool = False, sheet: int | None = None,
+    drawing: str | None = None, lesson: int | None = None,
 ) -> DrawingView:
     """Draw tab and classroom view, after each stroke: the probabilities, what the model saw (with `explain`,
     tinted by which pixels decided between its two best guesses), and a hint when in doubt.
 
     `sheet` is the white of the sheet on the canvas now. The page may send a drawing late: Gradio's front end reads
     the canvas for a queued prediction before the request goes out, and a press of Clear can come in between. An
-    answer for the sheet before Clear would put old bars over the cleared canvas, so it changes nothing."""
+    answer for the sheet before Clear would put old bars over the cleared canvas, so it changes nothing.
+
+    `drawing` and `lesson` (the Draw tab's WallSeat): the drawing also goes on the wall of the lesson the page
+    announces, while that lesson runs."""
     if sketch is None:
         return DrawingView()
     if sheet is not None and on_another_sheet(sketch, sheet):
@@ -186,6 +191,7 @@ def show_drawing(
     if len(reading.digits) > 1:
         return number_drawn(drawn, explain)
     prediction = reading.digits[0].prediction
+    put_on_wall(ctx, sketch, prediction, drawing, lesson)
     spoken = spoken_answer(prediction)
     if not explain:
         return DrawingView(
@@ -224,10 +230,11 @@ def clear_drawing(sheet: int = SHEET_WHITES[0]) -> ClearedCanvas:
 
 def follow_drawing(
     ctx: AppContext, sketch: gr.Sketchpad, explain: gr.Checkbox, clear: gr.Button,
-    views: tuple[gr.Label, gr.Image, gr.Markdown],
+    views: tuple[gr.Label, gr.Image, gr.Markdown], seat: WallSeat | None = None,
 ) -> DrawingStates:
     """Wire a canvas to its prediction, its "what the model sees" image and its hint (Draw tab, classroom view),
-    and to a line a screen reader announces, laid out here: it takes no room on screen."""
+    and to a line a screen reader announces, laid out here: it takes no room on screen. With a `seat`, its
+    drawings also go on a running lesson's wall."""
     # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
     # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
     # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
@@ -236,7 +243,7 @@ def follow_drawing(
     outputs = [*views, spoken, states.drawn]
     for trigger in (sketch.change, explain.change):
         trigger(
-            partial(show_drawing, ctx), [sketch, explain, states.sheet], outputs,
+            partial(show_drawing, ctx), [sketch, explain, states.sheet, *(seat or ())], outputs,
             trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
         )
     clear.click(
