@@ -19,7 +19,9 @@ from PIL import Image
 from mnist_app.reading.predict import Prediction
 from mnist_app.web.context import AppContext
 
-NOTICE_REFRESH_S = 2.0  # how soon an open page learns that a lesson started or ended
+# How soon an open page learns that a lesson started or ended. Not sooner: every tick makes Gradio's front end
+# upload the canvas again (3 PNGs), and in headless Chromium 2 s ticks took a stroke's answer from 8.7 s to 12.4 s.
+NOTICE_REFRESH_S = 10.0
 NOTICE = "**Lesson on:** your drawings appear on the class screen, with no names."
 log = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ def follow_lesson(ctx: AppContext, notice: gr.Markdown, clear: gr.Button) -> Wal
     timer = gr.Timer(NOTICE_REFRESH_S)
     timer.tick(
         partial(lesson_notice, ctx), seat.lesson, list(LessonNotice(notice, seat.lesson)),
-        show_progress="hidden", api_visibility="private", concurrency_id="lesson_notice", concurrency_limit=None,
+        show_progress="hidden", api_visibility="private", queue=False,  # no queue: fewer status updates
     )
     clear.click(new_drawing_key, None, seat.drawing, show_progress="hidden", api_visibility="private")
     return seat
