@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from mnist_app.reading.predict import Predictor
+from mnist_app.reading.predict import NoDigitError, Prediction, Predictor
 from mnist_app.testing import render
 from mnist_app.testing.results import save_result
 from mnist_app.training.calibration import confidence_bins, expected_calibration_error
@@ -34,7 +34,10 @@ def style_accuracy(predictor: Predictor, style: str, images: np.ndarray, labels:
     rng = np.random.default_rng([seed, render.STYLES.index(style)])
     digits, confident, probabilities = [], [], []
     for image in images:
-        p = predictor.predict(render.render(style, image, rng))
+        try:
+            p = predictor.predict(render.render(style, image, rng))
+        except NoDigitError:  # no digit found: a doubtful misreading, at even odds
+            p = Prediction(-1, [0.1] * 10, np.zeros((28, 28), np.float32), confident=False)
         digits.append(p.digit)
         confident.append(p.confident)
         probabilities.append(p.probabilities)
