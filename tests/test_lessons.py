@@ -143,7 +143,7 @@ def test_a_page_puts_drawings_on_the_wall_only_once_its_notice_announces_the_les
     notice, announced = wall_feed.lesson_notice(ctx, None)
     assert notice["visible"] is True and announced == lesson.id
     assert "class screen" in notice["value"] == wall_feed.NOTICE
-    label, _, _ = show_drawing(ctx, sketch, drawing="page-a", lesson=announced)
+    label, *_ = show_drawing(ctx, sketch, drawing="page-a", lesson=announced)
     [card] = lessons.drawings(lesson.id)
     assert card.predicted == int(max(label, key=label.get)) == 7
     with Image.open(io.BytesIO(card.picture_png)) as picture:

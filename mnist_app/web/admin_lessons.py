@@ -11,6 +11,7 @@ import pandas as pd
 from mnist_app.storage.lessons import LessonError
 from mnist_app.web.context import AppContext, require_admin
 from mnist_app.web.lesson_wall import lessons_of, whole_number
+from mnist_app.web.refusals import failed, refused
 
 LESSON_COLUMNS = ["lesson", "started", "ended", "drawings", "confirmed right", "corrected", "corrections stored"]
 
@@ -38,13 +39,13 @@ def delete_lesson(ctx: AppContext, password: str, lesson_id: object) -> tuple[st
     require_admin(ctx, password)
     lesson_id = whole_number(lesson_id)
     if lesson_id is None:
-        raise gr.Error("Type the number of the lesson to delete, from the table's first column.")
+        raise refused("Type the number of the lesson to delete, from the table's first column.")
     try:
         drawings, corrections = lessons_of(ctx).delete(lesson_id)
     except LessonError as e:
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
     except (OSError, sqlite3.Error) as e:
-        raise gr.Error(f"Could not delete the lesson: {e}") from None
+        raise failed(f"Could not delete the lesson: {e}") from None
     message = f"Deleted lesson {lesson_id}: {drawings} drawing(s) and {corrections} correction(s)."
     return message, lessons_table(ctx)
 

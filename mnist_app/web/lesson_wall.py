@@ -14,6 +14,7 @@ import gradio as gr
 from mnist_app.storage.lessons import Lesson, LessonError, LessonStore
 from mnist_app.web import wall_view
 from mnist_app.web.context import AppContext, require_admin
+from mnist_app.web.refusals import refused
 
 REFRESH_S = 1.0  # new thumbnails appear within about this, plus the time to draw them
 SHOWN = 60  # thumbnails on the wall at most, newest first; the tally and the matrix count them all
@@ -29,7 +30,7 @@ def whole_number(value: object) -> int | None:
 
 def lessons_of(ctx: AppContext) -> LessonStore:
     if ctx.lessons is None:
-        raise gr.Error("This server keeps no lessons.")
+        raise refused("This server keeps no lessons.")
     return ctx.lessons
 
 
@@ -92,7 +93,7 @@ def start_lesson(ctx: AppContext, password: str) -> str:
     try:
         lesson = lessons_of(ctx).start()
     except LessonError as e:
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
     return f"Lesson {lesson.id} started: the students' pages say so, and their drawings appear on the wall."
 
 
@@ -102,7 +103,7 @@ def pause_wall(ctx: AppContext, password: str, paused: bool) -> str:
     try:
         lessons_of(ctx).set_paused(paused)
     except LessonError as e:
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
     return "The wall is paused." if paused else "The wall is live again."
 
 
@@ -111,9 +112,9 @@ def hide_drawing(ctx: AppContext, password: str, number: object) -> str:
     require_admin(ctx, password)
     number = whole_number(number)
     if number is None:
-        raise gr.Error("Type the number of the drawing to hide, as on its card (#12: 12).")
+        raise refused("Type the number of the drawing to hide, as on its card (#12: 12).")
     if not lessons_of(ctx).hide(number):
-        raise gr.Error(f"Drawing #{number} is not on the wall of a running lesson.")
+        raise refused(f"Drawing #{number} is not on the wall of a running lesson.")
     return f"Drawing #{number} is hidden."
 
 
@@ -123,7 +124,7 @@ def end_lesson(ctx: AppContext, password: str) -> str:
     try:
         lesson_id = lessons_of(ctx).end()
     except LessonError as e:
-        raise gr.Error(str(e)) from None
+        raise refused(str(e)) from None
     return (
         f"Lesson {lesson_id} ended. Its drawings and corrections are kept; the Admin tab's Lessons section "
         "deletes them."
