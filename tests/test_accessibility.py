@@ -20,7 +20,7 @@ def test_the_answer_is_spoken_as_a_digit_and_a_whole_percentage():
     assert spoken_answer(prediction(7, 0.9787)) == "7, 98 percent"
     assert spoken_answer(prediction(3, 0.6988)) == "3, 70 percent"  # never "0.6988 percent"
     assert spoken_answer(prediction(0, 1.0)) == "0, 100 percent"
-    assert spoken_answer(prediction(5, 0.91, confident=False)) == "Not sure: maybe 5, 91 percent"
+    assert spoken_answer(prediction(5, 0.96, confident=False)) == "Not sure: maybe 5, 96 percent"
     assert spoken_answer(prediction(5, 0.41, confident=False)) == "This does not look like a digit"
 
 

@@ -49,17 +49,14 @@ def test_clear_a_correction_explain_the_tabs_and_the_upload_work_from_the_keyboa
     expect(headline(page)).to_have_text("7", timeout=READ_TIMEOUT_MS)
     expect(page.locator(SPOKEN)).to_have_text(re.compile(r"^7, \d{1,3} percent$"))  # "7, 98 percent"
 
-    tab_to(page, "#clear")
-    page.keyboard.press("Tab")  # the digits of the correction row are one stop: the arrow keys pick one
-    assert focused(page, "#draw-correct-digit")
+    tab_to(page, "#draw-correct-digit")  # the digits of the correction row are one stop: the arrow keys pick one
     page.keyboard.press("ArrowRight")
     expect(page.locator("#draw-correct-digit input:checked")).to_have_value("1")
-    page.keyboard.press("Tab")
-    assert focused(page, "#draw-correct-save")
+    tab_to(page, "#draw-correct-save")
     page.keyboard.press("Enter")
     expect(page.locator("#draw-correct-note")).to_contain_text("Thanks: saved as a 1", timeout=15_000)
 
-    tab_to(page, "#draw-explain")
+    tab_to(page, "#draw-explain", "Shift+Tab")  # the third column: the 28x28, Explain, then the correction row
     page.keyboard.press("Space")
     expect(page.locator("#draw-hint")).to_contain_text("evidence for 7", timeout=READ_TIMEOUT_MS)
 
