@@ -71,30 +71,34 @@ def save(
     return CorrectionAnswer(f"Thanks: saved as {a_digit(digit)}.{agreed}")
 
 
-def correct_drawing(
-    ctx: AppContext, sketch: dict | None, digit: object, drawing: str | None = None,
-) -> CorrectionAnswer:
-    """API /correct_drawing: the canvas and the digit it really is; saves a correction."""
-    digit = wanted_digit(digit)
+def one_drawn_digit(ctx: AppContext, sketch: dict | None) -> Prediction:
+    """The one digit on the canvas, read once; refused when nothing or a whole number is drawn."""
     try:
         reading = ctx.predictor.read_drawing(sketch)
     except (NoDigitError, InvalidImageError, TypeError):
         raise refused("Nothing is drawn: draw a digit, then say which it is.") from None
     if len(reading.digits) > 1:  # the whole number squeezed into one 28x28 would teach the model nothing
         raise refused("A correction is for one digit: Clear, draw the digit alone, then say which it is.")
-    prediction = reading.digits[0].prediction
+    return reading.digits[0].prediction
+
+
+def canvas_picture(sketch: dict | None) -> Image.Image | None:
     composite = sketch.get("composite") if isinstance(sketch, dict) else None
-    original = Image.fromarray(composite) if isinstance(composite, np.ndarray) else None
-    return save(ctx, prediction, digit, original, drawing)
+    return Image.fromarray(composite) if isinstance(composite, np.ndarray) else None
+
+
+def correct_drawing(
+    ctx: AppContext, sketch: dict | None, digit: object, drawing: str | None = None,
+) -> CorrectionAnswer:
+    """API /correct_drawing: the canvas and the digit it really is; saves a correction."""
+    digit = wanted_digit(digit)
+    return save(ctx, one_drawn_digit(ctx, sketch), digit, canvas_picture(sketch), drawing)
 
 
 def confirm_drawing(ctx: AppContext, sketch: dict | None, drawing: str | None = None) -> CorrectionAnswer:
     """API /confirm_drawing: "Right!", the model read the canvas right; saved as a correction that agrees."""
-    try:
-        digit = ctx.predictor.predict(sketch).digit
-    except (NoDigitError, InvalidImageError, TypeError):
-        raise refused("Nothing is drawn: draw a digit first.") from None
-    return correct_drawing(ctx, sketch, digit, drawing)
+    prediction = one_drawn_digit(ctx, sketch)
+    return save(ctx, prediction, prediction.digit, canvas_picture(sketch), drawing)
 
 
 def correct_upload(ctx: AppContext, image_path: str | None, digit: object, position: object = None) -> CorrectionAnswer:
