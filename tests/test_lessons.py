@@ -69,12 +69,16 @@ def test_a_drawing_is_one_card_updated_as_its_student_draws_newest_first(lessons
     assert lessons.running().revision == 3  # every change moves it: the wall redraws
 
 
-def test_a_new_stroke_drops_the_answer_given_to_the_drawing_before_it(lessons):
+def test_a_new_stroke_drops_the_answer_given_to_the_drawing_before_it_and_the_same_drawing_again_keeps_it(lessons):
     lesson = lessons.start()
-    lessons.show(lesson.id, "page-a", 1, BLANK28, PAPER)
+    one, seven = BLANK28.copy(), BLANK28.copy()
+    one[4:24, 14], seven[4, 8:20] = 255, 255
+    lessons.show(lesson.id, "page-a", 1, one, PAPER)
     assert lessons.answer("page-a", 1) == lesson.id
     assert lessons.answers(lesson.id) == [(1, 1)]
-    lessons.show(lesson.id, "page-a", 7, BLANK28, PAPER)
+    lessons.show(lesson.id, "page-a", 1, one, PAPER)  # the canvas sent the same stroke twice: Right! stays
+    assert lessons.answers(lesson.id) == [(1, 1)]
+    lessons.show(lesson.id, "page-a", 7, seven, PAPER)
     assert lessons.answers(lesson.id) == []
     assert lessons.answer("not-on-the-wall", 3) is None
 

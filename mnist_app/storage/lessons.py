@@ -135,16 +135,18 @@ class LessonStore:
 
     def show(self, lesson_id: int, drawing: str, predicted: int, input28: np.ndarray, picture: Image.Image) -> bool:
         """Put the drawing on the wall of lesson `lesson_id`, or update it there as the student draws on; whether it
-        went up (only while that lesson runs). A new stroke makes the drawing new: an earlier answer no longer holds."""
+        went up (only while that lesson runs). A new stroke makes the drawing new: an earlier answer no longer holds.
+        The same drawing sent again (the canvas sends a stroke more than once) keeps it."""
         row = (int(lesson_id), checked_key(drawing), now(), checked_digit(predicted, "the reading"),
                as_input_bytes(input28), thumbnail_png(picture))
         lesson_id, key, *drawn = row
         with connect(self.path) as db:
             # Update first: an upsert would use up an id (the number on the wall) with every stroke.
             shown = db.execute(
-                "UPDATE lesson_drawings SET updated = ?, predicted = ?, input28 = ?, picture_png = ?, label = NULL"
+                "UPDATE lesson_drawings SET updated = ?, predicted = ?, input28 = ?, picture_png = ?,"
+                " label = CASE WHEN input28 = ? THEN label END"  # SET reads the row as it was
                 f" WHERE lesson_id = ? AND drawing = ? AND lesson_id IN ({RUNNING_ID})",
-                [*drawn, lesson_id, key],
+                [*drawn, drawn[2], lesson_id, key],
             ).rowcount
             if not shown:  # `WHERE ... ON CONFLICT`: the WHERE keeps SQLite from reading ON as a join's
                 shown = db.execute(
@@ -152,7 +154,7 @@ class LessonStore:
                     f" SELECT ?, ?, ?, ?, ?, ? WHERE ? IN ({RUNNING_ID})"
                     " ON CONFLICT (lesson_id, drawing) DO UPDATE SET updated = excluded.updated,"
                     " predicted = excluded.predicted, input28 = excluded.input28, picture_png = excluded.picture_png,"
-                    " label = NULL",
+                    " label = CASE WHEN lesson_drawings.input28 = excluded.input28 THEN lesson_drawings.label END",
                     [*row, lesson_id],
                 ).rowcount
             if shown:
