@@ -16,11 +16,7 @@ from mnist_app.testing.browser import (
     open_app,
 )
 
-pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM),
-    pytest.mark.skip(reason="fails since the merge of #21's tablet layouts with #22's three-column Draw tab "
-                     "(2026-12-02, CI): the layouts must be reconciled; #21 stays open"),
-]
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 READ_TIMEOUT_MS = 90_000  # a stroke's answer on the busy 2-core machine, the canvas rendered in software
 ON_ITS_SIDE = {"width": 1180, "height": 820}
 PHONE_ON_ITS_SIDE = {"width": 844, "height": 390}

@@ -6,12 +6,11 @@ storage; nothing imports it.
 
 import gradio as gr
 
-from mnist_app.web import accessibility
+from mnist_app.web import accessibility, upload_tab
 from mnist_app.web.admin_tab import admin_tab
 from mnist_app.web.classroom import CLASSROOM_PATH, classroom_page
 from mnist_app.web.context import AppContext
 from mnist_app.web.draw_tab import draw_tab
-from mnist_app.web.upload_tab import upload_tab
 
 CSS = """
 #draw-seen img, #upload-crops img { image-rendering: pixelated; }
@@ -21,8 +20,11 @@ CSS = """
 /* Not a digit (widgets.not_a_digit_hint): the bars stay, their headline digit is no answer. */
 .column:has(.not-a-digit) [data-testid=label-output-value] { visibility: hidden; }
 .correct-note { min-height: 1.5em; }
-/* One screen, no jump (draw_tab.py): the bars' box is as tall empty as with ten bars; the hint has room for a doubt. */
-@media (min-width: 601px) { #draw-label { min-height: 468px; } #draw-hint { min-height: 4.5em; } }
+/* One screen, no jump (draw_tab.py): the bars' box is as tall empty as with ten bars; the hint has room for a doubt.
+   Not on a phone, upright or on its side (HEAD): there the bars come below or beside the canvas in two columns. */
+@media (min-width: 601px) and (min-height: 501px) {
+  #draw-label { min-height: 468px; } #draw-hint { min-height: 4.5em; }
+}
 /* The pen: black only, and one size that reads well (a 100 px pen made blobs of digits). */
 #canvas button[aria-label="Color"], #canvas button[aria-label="Brush Size"],
 #classroom-canvas button[aria-label="Color"], #classroom-canvas button[aria-label="Brush Size"] { display: none; }
@@ -87,7 +89,7 @@ HEAD = """<style>
   #draw-label .confidence-set { margin-bottom: 0; }
 }
 </style>"""
-HEAD += accessibility.HEAD
+HEAD += accessibility.HEAD + upload_tab.HEAD
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:
@@ -97,7 +99,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             with gr.Tab("Draw", id="draw"):
                 draw_tab(ctx)
             with gr.Tab("Upload", id="upload"):
-                upload_tab(ctx)
+                upload_tab.upload_tab(ctx)
             with gr.Tab("Admin", id="admin"):
                 admin_tab(ctx)
     with demo.route("Classroom", CLASSROOM_PATH):
