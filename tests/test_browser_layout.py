@@ -1,6 +1,8 @@
 """Pages nobody gets lost in, in a real browser: the Draw tab on one 1280x800 screen with no jump when the first
-answer comes, a one-digit upload's crop shown whole, and Delete asking before it deletes."""
+answer comes, a one-digit upload's crop shown whole, uploads that are not digits or not images, and Delete asking
+before it deletes."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +62,7 @@ def test_delete_asks_before_it_deletes(screen, app_server):
     screen.locator("#admin-password input").fill(app_server.password)
     screen.locator("#admin-unlock").click()
     screen.locator("#admin-delete").wait_for(timeout=30_000)
-    versions = screen.locator("#admin-panel table").first
+    versions = screen.locator("#admin-versions")  # the whole table: newer versions come first
     expect(versions).to_contain_text("shipped", timeout=30_000)
     listed = versions.inner_text()
     screen.locator("#admin-delete").click()
@@ -72,7 +74,7 @@ def test_delete_asks_before_it_deletes(screen, app_server):
     assert versions.inner_text() == listed  # nothing was deleted
 
 
-def test_a_screenshot_of_text_gets_the_plain_answer_and_no_headline_digit(screen, tmp_path: Path):
+def test_a_screenshot_of_text_gets_the_plain_answer_and_a_file_that_is_no_image_no_broken_icon(screen, tmp_path: Path):
     text = tmp_path / "text.png"
     text.write_bytes(non_digits.text_screenshot(4, None, 18, np.random.default_rng(4)))
     screen.get_by_role("tab", name="Upload").click()
@@ -80,3 +82,10 @@ def test_a_screenshot_of_text_gets_the_plain_answer_and_no_headline_digit(screen
     expect(screen.locator("#upload-hint")).to_contain_text("This does not look like a digit", timeout=60_000)
     expect(screen.get_by_role("textbox", name="Number read")).to_have_value("")
     expect(headline(screen, "#upload-label")).to_be_hidden()  # the bars stay, their top digit is no answer
+
+    not_an_image = tmp_path / "notes.png"  # a text file with an image's name
+    not_an_image.write_text("my homework")
+    screen.locator("#upload-photo input[type=file]").set_input_files(str(not_an_image))
+    expect(screen.locator("#upload-hint")).to_have_text(re.compile(r"Cannot read this image: .+\.\s*$"), timeout=60_000)
+    photo = screen.locator("#upload-photo img")
+    expect(photo).to_be_hidden()  # no broken-image icon in the upload box

@@ -14,6 +14,13 @@ from mnist_app.web.correction_row import correct_upload, correction_row
 from mnist_app.web.widgets import api_call, doubt_hint, label_value, not_a_digit_hint, pixelated
 
 UPLOAD_HINT = "Upload a photo of a digit or a number, take one with the webcam, or paste one."
+# A file the browser cannot show (a text file named .png) left a broken-image icon in the upload box; the hint says
+# what is wrong with it, so the box shows nothing instead. `error` does not bubble: it is caught on its way down.
+HEAD = """<script>
+document.addEventListener('error', event => {
+  if (event.target.tagName === 'IMG' && event.target.closest('#upload-photo')) event.target.style.visibility = 'hidden';
+}, true);
+</script>"""
 TABLE_COLUMNS = ["digit", "read as", "probability %", "sure", "box (x0, y0, x1, y1)"]
 NO_CHOICE = gr.update(choices=[], value=None, visible=False)  # nothing to choose between: one digit or none
 
