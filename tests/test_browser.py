@@ -43,13 +43,14 @@ def test_after_clear_tabs_undo_and_a_deploy_the_next_stroke_is_read(page, app_se
 
     clear(page)
     expect_empty(page)
-    draw(page, ONE_STROKE["0"])  # right after Clear, no tool button touched: the pen still draws
-    expect_read(page, "0")
+    draw(page, ONE_STROKE["4"])  # right after Clear, no tool button touched: the pen still draws
+    expect_read(page, "4")
 
     clear(page)
     expect_empty(page)
     page.get_by_role("tab", name="Upload").click()
-    with page.expect_request(sheet_upload):  # the tab is built anew, its canvas loaded again
+    # The tab is built anew, its canvas loaded again; the page may still be sending the old canvas (over 20 s here).
+    with page.expect_request(sheet_upload, timeout=READ_TIMEOUT_MS):
         page.get_by_role("tab", name="Draw").click()
     wait_for_pen(page)
     draw(page, ONE_STROKE["7"])
@@ -64,8 +65,8 @@ def test_after_clear_tabs_undo_and_a_deploy_the_next_stroke_is_read(page, app_se
     client.predict(app_server.password, "shipped", api_name="/admin_deploy")  # a new model object is served
     clear(page)
     expect_empty(page)
-    draw(page, ONE_STROKE["0"])
-    expect_read(page, "0")
+    draw(page, ONE_STROKE["7"])
+    expect_read(page, "7")
 
 
 def test_admin_curves_appear_while_a_tiny_training_runs(page, app_server):
@@ -76,13 +77,13 @@ def test_admin_curves_appear_while_a_tiny_training_runs(page, app_server):
     page.locator("#admin-panel input[type=number]").first.fill("50")  # long enough to be watched, then stopped
     page.locator("#admin-start").click()
 
+    status = page.locator("#admin-status")
+    expect(status).to_contain_text("running")
+    expect(status).to_contain_text("epoch", timeout=60_000)  # this run's first steps: the curves are its own
+    expect(status).to_contain_text("ETA")
     drawn_lines = "#{} svg .mark-line path:not([d=''])"  # Vega draws each curve as an SVG path
     expect(page.locator(drawn_lines.format("loss"))).to_have_count(2, timeout=60_000)  # train, then validation
     expect(page.locator(drawn_lines.format("accuracy"))).to_have_count(2, timeout=60_000)
-    status = page.locator("#admin-status")
-    expect(status).to_contain_text("running")
-    expect(status).to_contain_text("epoch")
-    expect(status).to_contain_text("ETA")
 
     page.locator("#admin-stop").click()
     expect(status).to_contain_text("stopped", timeout=60_000)

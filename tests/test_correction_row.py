@@ -83,7 +83,7 @@ def test_in_the_browser_a_refused_save_keeps_the_choices_and_the_thanks_is_on_sc
         expect(note).to_contain_text("Thanks: saved as a 7", timeout=30_000)
         expect(note).to_be_in_viewport()
         newest = CorrectionStore(app_server.home / "corrections.db").list(limit=1)[0]
-        assert (newest.label, newest.predicted) == (7, 4)
+        assert (newest.label, newest.predicted) == (7, 4) and newest.original_png is not None
         page.locator("#clear").click()
         expect(note).not_to_contain_text("Thanks", timeout=30_000)  # Clear empties the thanks too
     finally:

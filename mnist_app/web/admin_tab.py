@@ -347,7 +347,9 @@ def admin_tab(ctx: AppContext) -> None:
             confirm_text = gr.Markdown()
             confirm_button = gr.Button("Yes, delete it", variant="stop", elem_id="admin-delete-yes")
             cancel_button = gr.Button("Keep it", elem_id="admin-delete-no")
-        versions = gr.Dataframe(headers=VERSION_COLUMNS, interactive=False, label="Saved versions")
+        versions = gr.Dataframe(
+            headers=VERSION_COLUMNS, interactive=False, label="Saved versions", elem_id="admin-versions",
+        )
         status_json = gr.JSON(visible=False)
         corrections_section(ctx, password)
         lessons_section(ctx, password)
