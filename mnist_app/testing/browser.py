@@ -109,7 +109,7 @@ def clear(page, button: str = "#clear") -> None:
     """Press Clear and wait until the canvas has loaded the new blank sheet: loading it is a change, whose images
     the canvas then sends (see open_app for why a test waits for it). Call it once the last stroke was answered:
     the canvas sends nothing else then."""
-    with page.expect_request(sheet_upload):
+    with page.expect_request(sheet_upload, timeout=90_000):  # the page may still be re-sending the old canvas
         page.locator(button).click()
 
 
