@@ -189,9 +189,10 @@ def correction_row(
             api_visibility="private",
         )
         gr.on([], partial(confirm_drawing, ctx), source, [note, digit], api_name="confirm_drawing")
-    # A new picture starts afresh: no stale thanks, no digit picked for the previous one.
+    # A new picture starts afresh: no stale thanks, no digit picked for the previous one. `input`, the student's own
+    # change, not `change`: the canvas re-sends a stroke seconds later, and that wiped a thanks just shown (CI).
     gr.on(
-        [source.change, *fresh_start], lambda: CorrectionAnswer(""), None, [note, digit], show_progress="hidden",
+        [source.input, *fresh_start], lambda: CorrectionAnswer(""), None, [note, digit], show_progress="hidden",
         api_visibility="private",
     )
     return CorrectionRow(digit, save_button, note, which)
