@@ -121,8 +121,9 @@ def admin_screenshot(browser: Browser, url: str) -> None:
     page.get_by_role("tab", name="Admin").click()
     page.locator("#admin-password input").fill(PASSWORD)
     page.locator("#admin-unlock").click()
-    page.locator("#admin-panel input[type=number]").first.fill("2")
-    page.locator("#admin-start").click()
+    page.locator("#admin-lesson").wait_for(timeout=30_000)
+    time.sleep(5)  # the app's waiting training process loads MNIST and warms up, as it has in a class by then
+    page.locator("#admin-lesson").click()
     page.wait_for_function(
         "() => /finished|failed|stopped/.test(document.querySelector('#admin-status')?.innerText)",
         timeout=600_000,

@@ -39,7 +39,9 @@ def test_delete_asks_first_and_a_deleted_versions_results_leave_the_page(ctx, mo
 def test_stop_with_nothing_running_says_so_and_a_refused_start_leaves_no_error_badge(ctx, monkeypatch):
     assert admin_tab.stop_training(ctx, ADMIN_PASSWORD) == "Nothing is running: there is nothing to stop."
     monkeypatch.setattr(ctx.job, "start", lambda cfg: (_ for _ in ()).throw(RuntimeError("A run is going.")))
-    assert admin_tab.start_on_page(ctx, ADMIN_PASSWORD, "fast", 1, 128, 0.1) == "**Not started.** A run is going."
+    assert admin_tab.start_on_page(
+        admin_tab.start_training, ctx, ADMIN_PASSWORD, "fast", 1, 128, 0.1
+    ) == "**Not started.** A run is going."
     with pytest.raises(gr.Error, match="A run is going"):  # the API still answers with an error
         admin_tab.start_training(ctx, ADMIN_PASSWORD, "fast", 1, 128, 0.1)
 

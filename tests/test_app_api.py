@@ -141,6 +141,7 @@ def test_admin_calls_without_the_password_change_nothing(client: Client, app_ser
     calls = [
         ("/admin_unlock", ("wrong",)),
         ("/admin_start", ("wrong", "fast", 1, 128, 0.1)),
+        ("/admin_lesson", ("wrong",)),
         ("/admin_stop", ("wrong",)),
         ("/admin_deploy", ("", "shipped")),
         ("/admin_rollback", ("wrong",)),
@@ -191,6 +192,19 @@ def test_tiny_training_reports_events_and_deploy_swaps_the_served_model(client: 
         client.predict(password, api_name="/admin_rollback")
     restored = top(client.predict(sketch(canvas), api_name="/predict_drawing"))[1]
     assert np.allclose(before, restored, atol=1e-5)
+
+
+def test_the_lesson_trains_a_fresh_network_and_saves_it_as_a_version(client: Client, app_server):
+    password = app_server.password
+    wait_for_run(client, password)  # another test's run ends first, as for a teacher
+    assert "from scratch" in client.predict(password, api_name="/admin_lesson")
+    status = wait_for_run(client, password)
+    assert status["state"] == "finished", status["message"]
+    evals = [e for e in status["events"] if e["kind"] == "eval"]
+    assert evals and all(e["val_acc"] is not None and e["images_seen"] > 0 for e in evals)
+    assert status["events"][-1]["kind"] == "done" and 0.5 < status["result"]["test_accuracy"] <= 1
+    version = status["result"]["version"]
+    assert "lesson" in version and (app_server.home / "models" / f"{version}.safetensors").is_file()
 
 
 def test_two_admins_pressing_start_at_the_same_moment_start_exactly_one_run(client: Client, app_server):

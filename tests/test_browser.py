@@ -69,7 +69,7 @@ def test_after_clear_tabs_undo_and_a_deploy_the_next_stroke_is_read(page, app_se
     expect_read(page, "7")
 
 
-def test_admin_curves_appear_while_a_tiny_training_runs(page, app_server):
+def test_admin_curves_appear_while_a_tiny_training_runs_and_for_a_lesson(page, app_server):
     page.get_by_role("tab", name="Admin").click()
     page.locator("#admin-password input").fill(app_server.password)
     page.locator("#admin-unlock").click()
@@ -89,3 +89,10 @@ def test_admin_curves_appear_while_a_tiny_training_runs(page, app_server):
 
     page.locator("#admin-stop").click()
     expect(status).to_contain_text("stopped", timeout=60_000)
+
+    # The lesson: a fresh network from scratch, its second curve the 1,000 test digits it watches.
+    page.locator("#admin-lesson").click()
+    expect(page.locator("#admin-message")).to_contain_text("from scratch", timeout=30_000)
+    expect(status).to_contain_text("Finished: test accuracy", timeout=120_000)
+    expect(page.locator("#accuracy")).to_contain_text("test (1,000 digits)", timeout=30_000)
+    expect(page.locator(drawn_lines.format("accuracy"))).to_have_count(2)

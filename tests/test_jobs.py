@@ -15,6 +15,7 @@ from mnist_app.storage.versions import SHIPPED, ModelVersions
 from mnist_app.testing.mnist_files import write_mnist
 from mnist_app.training.data import MnistDataError
 from mnist_app.training.engine import TrainConfig
+from mnist_app.training.lesson import LESSON
 from mnist_app.training.models import build_model
 from mnist_app.web.jobs import TrainingJob
 
@@ -163,3 +164,20 @@ def test_settings_out_of_range_are_refused_before_anything_starts(versions, data
     with pytest.raises(ValueError, match=complaint):
         job.start(TrainConfig(**{"model": "fast", **change}))
     assert job.status().state == "idle" and job.pid is None
+
+
+def test_a_warm_job_trains_the_lesson_on_a_process_already_waiting_and_keeps_one_waiting(versions, data_dir):
+    cold = TrainingJob(versions, data_dir)
+    assert not cold.wait_ready(0)  # only a warm job keeps a process waiting (the app's is warm)
+    job = TrainingJob(versions, data_dir, warm=True)
+    assert job.wait_ready(120)  # started, MNIST loaded and warmed up before anyone pressed a button
+    job.start(LESSON)
+    wait_until(lambda: job.status().state != "running")
+    status = job.status()
+    assert status.state == "finished" and status.watch_test, status.message
+    evals = [e for e in status.events if e["kind"] == "eval"]
+    assert evals and all(e["images_seen"] == e["step"] * LESSON.batch_size for e in evals)
+    meta = json.loads(status.result.version.path.with_suffix(".json").read_text())
+    assert meta["architecture"] == "lesson" and meta["training"]["watch_test"] is True
+    assert meta["val_accuracy"] == evals[-1]["val_acc"]  # the last weights kept: nothing chosen on test digits
+    assert job.wait_ready(120)  # and the next lesson's process is waiting again

@@ -138,3 +138,26 @@ def test_the_compact_nets_former_name_trains_it_and_its_checkpoints_resume():
     wanted = asdict(TrainConfig(model="compact", epochs=3))
     assert same_run({**wanted, "model": "default"}, wanted)  # a checkpoint written before the rename resumes
     assert not same_run({**wanted, "model": "fast"}, wanted)
+
+
+def test_a_run_that_watches_test_digits_keeps_its_last_weights_not_its_best(digits):
+    splits, _, _ = digits
+    events = []
+    cfg = TrainConfig(model="lesson", epochs=2, batch_size=64, lr=0.2, augment=False, threads=2, eval_every=9,
+                      watch_test=True)
+    result = train(cfg, splits, on_event=events.append)
+    evals = [e for e in events if e.kind == "eval"]
+    assert len(evals) > 5 and evals[-1].epoch == 2
+    assert result.best_epoch == 2 and result.best_val_acc == evals[-1].val_acc
+    assert all(e.images_seen == e.step * 64 for e in evals)
+
+
+def test_the_device_path_with_autocast_trains_on_the_cpu(digits):
+    """What a GPU run does (model and data moved to the chosen device, bf16 autocast), on the CPU."""
+    splits, test_x, test_y = digits
+    cfg = TrainConfig(model="fast", epochs=2, batch_size=64, lr=0.05, augment=False, threads=2, device="cpu",
+                      autocast=True)
+    result = train(cfg, splits)
+    _, test_acc = loss_and_accuracy(result.model, test_x, test_y)
+    assert test_acc > 0.85
+    assert all(p.dtype == torch.float32 for p in result.model.parameters())  # autocast: weights stay float32

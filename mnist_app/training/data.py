@@ -142,6 +142,16 @@ def split_validation(images: torch.Tensor, labels: torch.Tensor, val_size: int =
     return Splits(images[train], labels[train], images[val], labels[val])
 
 
+WATCHED_TEST_DIGITS = 1000
+
+
+def watched_test_splits(mnist: Mnist, digits: int = WATCHED_TEST_DIGITS) -> Splits:
+    """A lesson's data: every training image, and a fixed seeded subset of the test set for the live curve
+    (cheap enough to measure twice a second; a run that watches it must choose nothing on it)."""
+    order = torch.randperm(len(mnist.test_images), generator=torch.Generator().manual_seed(0))[:digits]
+    return Splits(mnist.train_images, mnist.train_labels, mnist.test_images[order], mnist.test_labels[order])
+
+
 def fingerprint(*tensors: torch.Tensor) -> str:
     """A short hash of the data a model saw, recorded in its metadata."""
     h = hashlib.sha256()

@@ -46,6 +46,11 @@ class TrainConfig:
     eval_every: int = 0  # steps between validation checks; 0 means at the end of each epoch
     event_every: int = 20  # steps between progress events
     threads: int = 0  # 0: all cores, shared among DDP processes
+    # The lesson: the curve watches a fixed 1,000-digit MNIST test subset, so nothing may be chosen on it and the
+    # last weights are kept (a fixed schedule) instead of the best checkpoint.
+    watch_test: bool = False
+    device: str = "auto"  # "auto": the GPU when there is one; or "cpu", "cuda", "cuda:1"
+    autocast: bool | None = None  # bf16 autocast; None: on CUDA only
 
     def __post_init__(self) -> None:
         self.model = model_name(self.model)  # a former name ("default") trains the net it now names
@@ -63,6 +68,7 @@ class TrainEvent:
     images_per_s: float
     eta_s: float
     train_s: float  # time spent training, evaluation excluded
+    images_seen: int = 0  # training images through the net so far, all processes together
     val_loss: float | None = None
     val_acc: float | None = None
 
@@ -87,7 +93,9 @@ def one_cycle_lr(step: int, total: int, peak: float, warmup: float) -> float:
     return peak * (0.002 + 0.998 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def pick_device() -> torch.device:
+def pick_device(name: str = "auto") -> torch.device:
+    if name != "auto":
+        return torch.device(name)
     if torch.cuda.is_available():
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
     return torch.device("cpu")
@@ -122,7 +130,8 @@ def train_step(
     """One SGD step at learning rate `lr`; returns the loss and the logits."""
     for group in optimizer.param_groups:
         group["lr"] = lr
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=x.device.type == "cuda"):
+    autocast = x.device.type == "cuda" if cfg.autocast is None else cfg.autocast
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
         logits = net(x.contiguous(memory_format=torch.channels_last))
         loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
     optimizer.zero_grad(set_to_none=True)
@@ -164,6 +173,7 @@ class Progress:
             loss=(self.loss_sum / max(self.seen, 1)).item(), train_acc=(self.correct / max(self.seen, 1)).item(),
             lr=self.lr, images_per_s=rate,
             eta_s=(self.total_steps - self.step) * self.images_per_step / max(rate, 1e-9), train_s=self.train_s,
+            images_seen=self.step * self.images_per_step,
             val_loss=val[0] if val else None, val_acc=val[1] if val else None,
         )
         self.loss_sum.zero_(), self.correct.zero_()
@@ -200,11 +210,14 @@ def train_epoch(
         yield
 
 
-def validate(model: nn.Module, data: Splits, progress: Progress, state: dict, best: dict) -> TrainEvent:
-    """Measure on the validation split; the weights become `best` when they beat every earlier check."""
+def validate(
+    model: nn.Module, data: Splits, progress: Progress, state: dict, best: dict, keep_last: bool = False
+) -> TrainEvent:
+    """Measure on the validation split; the weights become `best` when they beat every earlier check
+    (or always, with `keep_last`: a run that watches test digits must choose nothing on them)."""
     val = loss_and_accuracy(model, data.val_images, data.val_labels)
     ev = progress.event("eval", val)
-    if val[1] > state["best_val_acc"]:
+    if val[1] > state["best_val_acc"] or keep_last:
         state.update(best_val_acc=val[1], best_epoch=ev.epoch)
         best.clear()
         best.update({k: v.detach().clone() for k, v in model.state_dict().items()})
@@ -265,7 +278,7 @@ def train(
     `initial_state` (a state dict of the same architecture) starts from trained weights: a fine-tune."""
     distributed = dist.is_available() and dist.is_initialized()
     rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
-    device = pick_device()
+    device = pick_device(cfg.device)
     torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // world))
     torch.manual_seed(cfg.seed)  # before building: it decides the initial weights
     emit = on_event if (on_event and rank == 0) else (lambda event: None)
@@ -294,7 +307,7 @@ def train(
     for epoch in range(state["epoch"], cfg.epochs):
         for _ in train_epoch(net, optimizer, data, epoch, cfg, shard, progress, should_stop):
             if cfg.eval_every and progress.step % cfg.eval_every == 0:
-                history.append(validate(model, data, progress, state, best))
+                history.append(validate(model, data, progress, state, best, cfg.watch_test))
                 emit(history[-1])
             elif progress.step % cfg.event_every == 0:
                 emit(progress.event("step"))
@@ -302,13 +315,13 @@ def train(
         if stopped:
             break
         if not cfg.eval_every or progress.step % cfg.eval_every:
-            history.append(validate(model, data, progress, state, best))
+            history.append(validate(model, data, progress, state, best, cfg.watch_test))
             emit(history[-1])
         state.update(epoch=epoch + 1, train_s=progress.train_s, config=asdict(cfg))
         if checkpoint is not None and rank == 0:
             save_checkpoint(Path(checkpoint), model, best, optimizer, state)
     if not best:  # stopped before the first validation: the current weights are all there is
-        history.append(validate(model, data, progress, state, best))
+        history.append(validate(model, data, progress, state, best, cfg.watch_test))
         emit(history[-1])
     model.load_state_dict(best)
     temperature = fit_temperature(logits_of(model, data.val_images), data.val_labels)
@@ -329,7 +342,7 @@ def run_metadata(cfg: TrainConfig, result: TrainResult, test_acc: float, mnist: 
         "stopped": result.stopped,
         "training": asdict(cfg) | {"world_size": world_size},
         "train_seconds": round(result.train_s, 1),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {pick_device().type}",
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, {pick_device(cfg.device).type}",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data_hash": fingerprint(mnist.train_images, mnist.train_labels),
     }

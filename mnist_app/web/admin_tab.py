@@ -23,6 +23,7 @@ from mnist_app.training.data import MnistDataError
 from mnist_app.training.engine import TrainConfig
 from mnist_app.training.evaluate import confusion_figure
 from mnist_app.training.fine_tune import deploy_refusal
+from mnist_app.training.lesson import LESSON
 from mnist_app.training.models import MODELS, build_model, parameter_count
 from mnist_app.web.admin_corrections import corrections_section
 from mnist_app.web.admin_lessons import lessons_section
@@ -31,8 +32,9 @@ from mnist_app.web.jobs import JobStatus, RunResult, local_data_dir
 from mnist_app.web.refusals import refused
 from mnist_app.web.widgets import pixelated
 
-REFRESH_S = 1.0  # the curves refresh this often while the tab is unlocked
-CURVE_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e"}
+REFRESH_S = 0.5  # the curves refresh this often while the tab is unlocked
+WATCHED_TEST = "test (1,000 digits)"  # a lesson's second curve (training/lesson.py)
+CURVE_COLOURS = {"train": "#1f77b4", "validation": "#ff7f0e", WATCHED_TEST: "#2ca02c"}
 MNIST_TRAINING_IMAGES = 55_000  # MNIST's 60,000 less the 5,000 held out for validation
 VALIDATIONS_IN_ONE_EPOCH = 4
 VERSION_COLUMNS = ["version", "architecture", "parameters", "val accuracy %", "test accuracy %", "created", "served"]
@@ -83,21 +85,23 @@ def served_note(ctx: AppContext) -> str:
     return note + (f" Warning: {ctx.versions.warning}" if ctx.versions.warning else "")
 
 
-def curves(events: list[dict[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Loss and accuracy against epochs, train and validation, for the two line plots."""
+def curves(events: list[dict[str, Any]], watch_test: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Loss and accuracy against images seen, train and validation (a lesson's test subset), for the line plots."""
+    held_out = WATCHED_TEST if watch_test else "validation"
     # Gradio's LinePlot keeps the series it drew first, and validation only comes after an epoch:
-    # a missing point at epoch 0 for each curve makes both exist from the start.
-    start = [(0.0, math.nan, "train"), (0.0, math.nan, "validation")]
+    # a missing point at 0 for each curve makes both exist from the start.
+    start = [(0, math.nan, "train"), (0, math.nan, held_out)]
     loss, accuracy, last_step = list(start), list(start), -1
     for ev in events:
+        seen = ev.get("images_seen", 0)
         if ev["kind"] in ("step", "eval") and ev["step"] > last_step:  # an event right after another saw no steps
-            loss.append((ev["epoch"], ev["loss"], "train"))
-            accuracy.append((ev["epoch"], 100 * ev["train_acc"], "train"))
+            loss.append((seen, ev["loss"], "train"))
+            accuracy.append((seen, 100 * ev["train_acc"], "train"))
             last_step = ev["step"]
         if ev["kind"] == "eval":
-            loss.append((ev["epoch"], ev["val_loss"], "validation"))
-            accuracy.append((ev["epoch"], 100 * ev["val_acc"], "validation"))
-    columns = ["epoch", "value", "curve"]
+            loss.append((seen, ev["val_loss"], held_out))
+            accuracy.append((seen, 100 * ev["val_acc"], held_out))
+    columns = ["images seen", "value", "curve"]
     return pd.DataFrame(loss, columns=columns), pd.DataFrame(accuracy, columns=columns)
 
 
@@ -159,6 +163,16 @@ def start_training(
     return f"Training {architecture} for {int(epochs)} epoch(s) started."
 
 
+def start_lesson(ctx: AppContext, password: str) -> str:
+    """API /admin_lesson: train a fresh `lesson` net on all of MNIST while the class watches (about ten seconds)."""
+    require_admin(ctx, password)
+    try:
+        ctx.job.start(LESSON)
+    except (RuntimeError, ValueError, MnistDataError) as e:
+        raise refused(str(e)) from None
+    return "Training a new network from scratch: watch its accuracy on 1,000 test digits it never sees in training."
+
+
 def stop_training(ctx: AppContext, password: str) -> str:
     require_admin(ctx, password)
     if ctx.job.status().state != "running":
@@ -167,11 +181,11 @@ def stop_training(ctx: AppContext, password: str) -> str:
     return "Stop requested: the run ends after the current step and keeps its best checkpoint."
 
 
-def start_on_page(ctx: AppContext, *values: object) -> str:
-    """Start, as the page calls it: a refusal (a run already going) replaces the message, with no "Error" badge
-    left beside it; the API's /admin_start still answers with an error."""
+def start_on_page(start: Callable[..., str], ctx: AppContext, *values: object) -> str:
+    """Start (or the lesson), as the page calls it: a refusal (a run already going) replaces the message, with no
+    "Error" badge left beside it; the API's /admin_start still answers with an error."""
     try:
-        return start_training(ctx, *values)
+        return start(ctx, *values)
     except gr.Error as e:
         return f"**Not started.** {e.message}"
 
@@ -219,7 +233,7 @@ def refresh(ctx: AppContext, password: str, shown: dict) -> AdminRefresh:
         progress=progress_html(status),
     )
     if len(status.events) != shown.get("events"):
-        loss, accuracy = curves(status.events) if status.events else (None, None)  # a new run starts empty
+        loss, accuracy = curves(status.events, status.watch_test) if status.events else (None, None)  # new: empty
         view = view._replace(loss=loss, accuracy=accuracy)
     result_id = view.shown["result"]
     if result_id is not None and result_id != shown.get("result") and result_id in version_ids(ctx):
@@ -320,17 +334,18 @@ def admin_tab(ctx: AppContext) -> None:
         with gr.Row():
             start = gr.Button("Start", variant="primary", elem_id="admin-start")
             stop = gr.Button("Stop", variant="stop", elem_id="admin-stop")
+            lesson = gr.Button("Train from scratch for the class (about 10 s)", elem_id="admin-lesson")
         message = gr.Markdown(elem_id="admin-message")
         progress = gr.HTML(elem_id="admin-status")
         with gr.Row():
             # A fixed colour map: the validation curve only starts after the first epoch, and without it the
             # plot keeps the colours (series) it saw first.
             loss_plot = gr.LinePlot(
-                x="epoch", y="value", color="curve", color_map=CURVE_COLOURS, y_title="loss", label="Loss",
+                x="images seen", y="value", color="curve", color_map=CURVE_COLOURS, y_title="loss", label="Loss",
                 elem_id="loss",
             )
             accuracy_plot = gr.LinePlot(
-                x="epoch", y="value", color="curve", color_map=CURVE_COLOURS, y_title="accuracy %",
+                x="images seen", y="value", color="curve", color_map=CURVE_COLOURS, y_title="accuracy %",
                 label="Accuracy", elem_id="accuracy",
             )
         compare = gr.Markdown(elem_id="admin-compare")
@@ -361,7 +376,9 @@ def admin_tab(ctx: AppContext) -> None:
         [panel, timer, data, versions, version, compare], api_name="admin_unlock",
     )
     settings = [password, architecture, epochs, batch_size, lr]
-    start.click(partial(start_on_page, ctx), settings, message, api_visibility="private")
+    start.click(partial(start_on_page, start_training, ctx), settings, message, api_visibility="private")
+    lesson.click(partial(start_on_page, start_lesson, ctx), password, message, api_visibility="private")
+    gr.on([], partial(start_lesson, ctx), password, message, api_name="admin_lesson")
     gr.on([], partial(start_training, ctx), settings, message, api_name="admin_start")
     stop.click(partial(stop_training, ctx), password, message, api_name="admin_stop")
     timer.tick(

@@ -5,6 +5,9 @@ students' predictions in the server process stay fast. It sends each TrainEvent,
 result, through a pipe; a watcher thread here collects them, and the pipe closing without a
 result means the child died (kill -9, out of memory). The child only ever adds a version:
 deploying stays the admin's decision, so a failed run can never touch the served model.
+
+A warm job keeps the next child started, with torch imported and MNIST loaded, waiting for its
+run: a lesson's ten seconds from click to finished cannot spend three of them starting up.
 """
 
 import ctypes
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -27,15 +30,18 @@ from mnist_app.storage.weights import load_weights
 from mnist_app.training.calibration import ConfidenceBin, confidence_bins
 from mnist_app.training.data import (
     FILES,
+    Mnist,
     MnistDataError,
     find_idx_file,
     load_mnist,
     resolve_data_dir,
     split_validation,
+    watched_test_splits,
 )
 from mnist_app.training.engine import TrainConfig, run_metadata, train
 from mnist_app.training.evaluate import confusion_matrix, logits_of
 from mnist_app.training.fine_tune import FineTune, fine_tune_report, fine_tune_summary, with_corrections
+from mnist_app.training.lesson import warm_up
 from mnist_app.training.models import MODELS
 
 MISTAKES_SHOWN = 32
@@ -66,6 +72,7 @@ class JobStatus:
     events: list[dict[str, Any]] = field(default_factory=list)  # TrainEvents as dicts, for the curves
     message: str = ""
     result: RunResult | None = None
+    watch_test: bool = False  # a lesson: the second curve is a test subset, not a validation split
 
 
 def checked_config(cfg: TrainConfig) -> TrainConfig:
@@ -107,13 +114,18 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def progress_message(event: dict[str, Any], epochs: int, stopping: bool = False) -> str:
+def watched_name(watch_test: bool) -> str:
+    """What the second curve measures, in words."""
+    return "test accuracy (1,000 digits)" if watch_test else "validation accuracy"
+
+
+def progress_message(event: dict[str, Any], epochs: int, stopping: bool = False, watch_test: bool = False) -> str:
     if event["kind"] == "done":
         done = "Stopped" if stopping else "Training done"
         return f"{done}: measuring accuracy on the test set and saving the model..."
     text = f"epoch {event['epoch']:.1f}/{epochs}, {event['images_per_s']:,.0f} img/s, ETA {duration(event['eta_s'])}"
     if event["val_acc"] is not None:
-        text += f", validation accuracy {100 * event['val_acc']:.2f}%"
+        text += f", {watched_name(watch_test)} {100 * event['val_acc']:.2f}%"
     return text
 
 
@@ -141,10 +153,15 @@ def run_training(
     send: Callable[[tuple[str, Any]], None],
     should_stop: Callable[[], bool],
     fine_tune: FineTune | None = None,
+    mnist: Mnist | None = None,
 ) -> dict[str, Any] | None:
-    """The child's work: train (or fine-tune), test, save a version. None when stopped before the first step."""
-    mnist = load_mnist(data_dir)
-    splits = split_validation(mnist.train_images, mnist.train_labels, min(5000, len(mnist.train_images) // 10))
+    """The child's work: train (or fine-tune), test, save a version. None when stopped before the first step.
+    `mnist`: the data, when the child loaded it while it waited; else it is loaded from `data_dir` now."""
+    mnist = mnist or load_mnist(data_dir)
+    if cfg.watch_test:
+        splits = watched_test_splits(mnist)
+    else:
+        splits = split_validation(mnist.train_images, mnist.train_labels, min(5000, len(mnist.train_images) // 10))
     cfg = replace(cfg, threads=cfg.threads or 1)
     base, repeat = None, 0
     if fine_tune is not None:
@@ -168,23 +185,46 @@ def run_training(
     return {**report, "version": version, "stopped": result.stopped}
 
 
-def train_in_child(
-    cfg: TrainConfig,
-    data_dir: Path | None,
-    versions_root: Path,
-    pipe: Connection,
-    stop_flag: ctypes.c_byte,
-    fine_tune: FineTune | None = None,
-) -> None:
+@dataclass
+class Order:
+    """The run a waiting child is given."""
+
+    cfg: TrainConfig
+    data_dir: Path | None
+    versions_root: Path
+    fine_tune: FineTune | None = None
+
+
+def preload(data_dir: Path | None) -> Mnist | None:
+    """MNIST, loaded while the child waits for its run; None when it is not on this machine (the run downloads it)."""
+    try:
+        return None if data_dir is None else load_mnist(data_dir, allow_download=False)
+    except MnistDataError:
+        return None  # the run loads it again and reports why it cannot
+
+
+def train_in_child(orders: Connection, pipe: Connection, stop_flag: ctypes.c_byte, data_dir: Path | None) -> None:
+    """Import torch and load MNIST from `data_dir`, wait for an Order, run it, send the outcome through `pipe`."""
     if hasattr(os, "nice"):
         os.nice(10)
     server = os.getppid()
+    mnist = preload(data_dir)
+    if not orders.poll():  # waiting (a warm job): spend the wait on what the run would otherwise start with
+        warm_up()
+    pipe.send(("ready", None))
+    try:
+        order = orders.recv()
+    except (EOFError, OSError):  # the server ended, or dropped this waiting child
+        return
 
     def should_stop() -> bool:
         return bool(stop_flag.value) or os.getppid() != server  # also stop when the server died under us
 
+    loaded = mnist if order.data_dir == data_dir else None
     try:
-        outcome = ("result", run_training(cfg, data_dir, versions_root, pipe.send, should_stop, fine_tune))
+        outcome = ("result", run_training(
+            order.cfg, order.data_dir, order.versions_root, pipe.send, should_stop, order.fine_tune, loaded,
+        ))
     except MnistDataError as e:
         outcome = ("error", str(e))
     except Exception as e:
@@ -194,22 +234,66 @@ def train_in_child(
     pipe.close()
 
 
+class Child(NamedTuple):
+    """A started training process and its pipes: it waits for an Order, then sends events and its outcome."""
+
+    process: multiprocessing.process.BaseProcess
+    orders: Connection
+    events: Connection
+    stop_flag: ctypes.c_byte
+
+
 class TrainingJob:
-    def __init__(self, versions: ModelVersions, data_dir: str | Path | None = None) -> None:
+    def __init__(self, versions: ModelVersions, data_dir: str | Path | None = None, warm: bool = False) -> None:
+        """`warm`: keep the next run's process started, MNIST loaded (the app does; tests start theirs on demand)."""
         self.versions = versions
         self.data_dir = data_dir
+        self.warm = warm
         self._context = multiprocessing.get_context("spawn")  # fork would copy the server's threads and locks
         self._lock = threading.Lock()
         self._status = JobStatus("idle", message="No training has run since the app started.")
         self._process: multiprocessing.process.BaseProcess | None = None
         self._stop_flag: ctypes.c_byte | None = None
         self._epochs = 0
+        self._watch_test = False
         self._terminated = False
+        self._waiting: Child | None = None
+        if warm:
+            with self._lock:
+                self._keep_one_waiting()
 
     @property
     def pid(self) -> int | None:
         """The training process's id while one exists, for diagnosis."""
         return self._process.pid if self._process is not None else None
+
+    def _spawn(self) -> Child:
+        try:
+            data_dir = local_data_dir(self.data_dir)
+        except MnistDataError:
+            data_dir = None  # start() says why
+        orders_reader, orders = self._context.Pipe(duplex=False)
+        reader, writer = self._context.Pipe(duplex=False)
+        stop_flag = self._context.RawValue("b", 0)  # no lock: a child killed mid-read cannot leave one held
+        process = self._context.Process(
+            target=train_in_child, args=(orders_reader, writer, stop_flag, data_dir), name="mnist-training",
+            daemon=True,
+        )
+        process.start()
+        writer.close()  # only the child writes: its death closes the pipe, which is how we notice it
+        orders_reader.close()
+        return Child(process, orders, reader, stop_flag)
+
+    def _keep_one_waiting(self) -> None:
+        """With the lock held: a warm job starts the next run's process now, unless one is waiting already."""
+        if self.warm and (self._waiting is None or not self._waiting.process.is_alive()):
+            self._waiting = self._spawn()
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Whether a warm job's waiting process has loaded MNIST and warmed up, waiting at most `timeout_s`."""
+        with self._lock:
+            waiting = self._waiting if self._status.state != "running" else None
+        return waiting is not None and waiting.events.poll(timeout_s)
 
     def start(self, cfg: TrainConfig, fine_tune: FineTune | None = None) -> None:
         """Train `cfg` from scratch, or with `fine_tune`, from a saved model on MNIST plus corrections."""
@@ -218,18 +302,17 @@ class TrainingJob:
                 raise RuntimeError("A training is already running")
             cfg = checked_config(cfg)
             data_dir = local_data_dir(self.data_dir)
-            reader, writer = self._context.Pipe(duplex=False)
-            stop_flag = self._context.RawValue("b", 0)  # no lock: a child killed mid-read cannot leave one held
-            process = self._context.Process(
-                target=train_in_child, args=(cfg, data_dir, self.versions.root, writer, stop_flag, fine_tune),
-                name="mnist-training", daemon=True,
-            )
-            process.start()
-            writer.close()  # only the child writes: its death closes the pipe, which is how we notice it
-            self._process, self._stop_flag, self._epochs, self._terminated = process, stop_flag, cfg.epochs, False
+            self._keep_one_waiting()
+            child, self._waiting = self._waiting or self._spawn(), None
+            child.orders.send(Order(cfg, data_dir, self.versions.root, fine_tune))
+            child.orders.close()
+            self._process, self._stop_flag, self._terminated = child.process, child.stop_flag, False
+            self._epochs, self._watch_test = cfg.epochs, cfg.watch_test
             loading = "Starting: loading MNIST" + ("" if data_dir else " (downloading it first)") + "..."
-            self._status = JobStatus("running", message=loading)
-            watcher = threading.Thread(target=self._watch, args=(process, reader), name="training-watcher", daemon=True)
+            self._status = JobStatus("running", message=loading, watch_test=cfg.watch_test)
+            watcher = threading.Thread(
+                target=self._watch, args=(child.process, child.events), name="training-watcher", daemon=True,
+            )
             watcher.start()
 
     def stop(self) -> None:
@@ -256,20 +339,28 @@ class TrainingJob:
                     kind, payload = reader.recv()
                 except (EOFError, OSError):
                     break
+                if kind == "ready":  # sent while it waited: see wait_ready
+                    continue
                 if kind == "event":
                     with self._lock:
                         self._status.events.append(payload)
                         stopping = bool(self._stop_flag.value)
                         if not stopping or payload["kind"] == "done":  # a stop takes effect: say what comes next
-                            self._status.message = progress_message(payload, self._epochs, stopping)
+                            self._status.message = progress_message(payload, self._epochs, stopping, self._watch_test)
                 else:
                     outcome = (kind, payload)
+        if outcome is not None:  # the result is what the admin waits for; the process takes a second more to exit
+            with self._lock:
+                self._status = replace(self._final_status(outcome, None), watch_test=self._watch_test)
+                self._keep_one_waiting()
         process.join(timeout=30)
         if process.is_alive():
             process.kill()
             process.join()
         with self._lock:
-            self._status = self._final_status(outcome, process.exitcode)
+            if outcome is None:
+                self._status = replace(self._final_status(None, process.exitcode), watch_test=self._watch_test)
+            self._keep_one_waiting()
 
     def _final_status(self, outcome: tuple[str, Any] | None, exitcode: int | None) -> JobStatus:
         events = self._status.events

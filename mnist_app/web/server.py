@@ -41,7 +41,8 @@ def main() -> None:
         print(announcement, flush=True)
     corrections = CorrectionStore()
     context = AppContext(
-        predictor, auth, versions, TrainingJob(versions), corrections=corrections, lessons=LessonStore(corrections)
+        predictor, auth, versions, TrainingJob(versions, warm=True),  # warm: a lesson starts at once
+        corrections=corrections, lessons=LessonStore(corrections),
     )
     demo = build_app(context)
     demo.launch(max_file_size=MAX_UPLOAD, css=CSS, head=HEAD, show_error=True)
