@@ -16,6 +16,7 @@ import statistics
 import tempfile
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -106,7 +107,7 @@ def main() -> None:
         "min_test_accuracy": min(r["test_accuracy"] for r in runs),
         "students_idle": idle,
         "students_during_max_p99_ms": max(r["students"]["p99_ms"] for r in runs),
-        "config": {k: v for k, v in vars(LESSON).items()},
+        "config": asdict(LESSON),
         "runs": runs,
     }
     save_result("lesson_speed", result)

@@ -96,3 +96,5 @@ def test_admin_curves_appear_while_a_tiny_training_runs_and_for_a_lesson(page, a
     expect(status).to_contain_text("Finished: test accuracy", timeout=120_000)
     expect(page.locator("#accuracy")).to_contain_text("test (1,000 digits)", timeout=30_000)
     expect(page.locator(drawn_lines.format("accuracy"))).to_have_count(2)
+    expect(page.locator("#admin-readings")).to_contain_text("Ten test digits, as the network reads them after")
+    expect(page.locator("#admin-readings figure")).to_have_count(10)

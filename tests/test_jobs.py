@@ -180,4 +180,7 @@ def test_a_warm_job_trains_the_lesson_on_a_process_already_waiting_and_keeps_one
     meta = json.loads(status.result.version.path.with_suffix(".json").read_text())
     assert meta["architecture"] == "lesson" and meta["training"]["watch_test"] is True
     assert meta["val_accuracy"] == evals[-1]["val_acc"]  # the last weights kept: nothing chosen on test digits
+    images, labels = status.watched  # the ten digits the Admin tab shows as the network reads them: 0 to 9
+    assert labels == list(range(10)) and images.shape == (10, 28, 28)
+    assert all(len(e["val_readings"]) == 10 for e in evals)
     assert job.wait_ready(120)  # and the next lesson's process is waiting again

@@ -150,6 +150,8 @@ def test_a_run_that_watches_test_digits_keeps_its_last_weights_not_its_best(digi
     assert len(evals) > 5 and evals[-1].epoch == 2
     assert result.best_epoch == 2 and result.best_val_acc == evals[-1].val_acc
     assert all(e.images_seen == e.step * 64 for e in evals)
+    assert evals[0].step == 0 and evals[0].val_acc < 0.5  # it is watched from before its first step: at chance
+    assert all(len(e.val_readings) == 10 for e in evals)
 
 
 def test_the_device_path_with_autocast_trains_on_the_cpu(digits):

@@ -205,6 +205,17 @@ def test_curves_put_train_and_validation_side_by_side_against_images_seen():
     assert set(lesson_loss.curve) == {"train", admin_tab.WATCHED_TEST}
 
 
+def test_a_lesson_shows_ten_test_digits_with_the_latest_readings_right_in_green_wrong_in_red():
+    images = np.zeros((10, 28, 28), np.uint8)
+    check = {"kind": "eval", "step": 40, "images_seen": 5120, "val_readings": [0, 1, 2, 3, 4, 5, 6, 7, 8, 4]}
+    status = JobStatus("running", events=[{**check, "step": 0, "images_seen": 0, "val_readings": [3] * 10}, check],
+                       watch_test=True, watched=(images, list(range(10))))
+    page = admin_tab.readings_html(status)
+    assert "after 5,120 images" in page and page.count("<figure") == 10
+    assert page.count("#2e9d4c") == 9 and page.count("#d9534f") == 1  # the 9 read as a 4
+    assert admin_tab.readings_html(JobStatus("running", events=[check])) == ""  # a plain run shows none
+
+
 def test_the_lesson_needs_the_password_and_starts_the_lesson_preset(ctx, monkeypatch):
     started = []
     monkeypatch.setattr(ctx.job, "start", started.append)

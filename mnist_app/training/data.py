@@ -147,8 +147,12 @@ WATCHED_TEST_DIGITS = 1000
 
 def watched_test_splits(mnist: Mnist, digits: int = WATCHED_TEST_DIGITS) -> Splits:
     """A lesson's data: every training image, and a fixed seeded subset of the test set for the live curve
-    (cheap enough to measure twice a second; a run that watches it must choose nothing on it)."""
+    (cheap enough to measure twice a second; a run that watches it must choose nothing on it). The subset starts
+    with one of each digit, 0 to 9: the ten the Admin tab shows as the network reads them."""
     order = torch.randperm(len(mnist.test_images), generator=torch.Generator().manual_seed(0))[:digits]
+    labels = mnist.test_labels[order].tolist()
+    firsts = [labels.index(d) for d in range(10) if d in labels]
+    order = order[firsts + [i for i in range(len(order)) if i not in firsts]]
     return Splits(mnist.train_images, mnist.train_labels, mnist.test_images[order], mnist.test_labels[order])
 
 

@@ -27,8 +27,10 @@ from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.training.augment import augment_batch
 from mnist_app.training.calibration import fit_temperature
 from mnist_app.training.data import Mnist, Splits, fingerprint
-from mnist_app.training.evaluate import as_batch, logits_of, loss_and_accuracy
+from mnist_app.training.evaluate import as_batch, logits_of
 from mnist_app.training.models import build_model, model_name
+
+READINGS_REPORTED = 10  # each validation reports the readings of its first digits (a lesson shows them)
 
 
 @dataclass
@@ -71,6 +73,7 @@ class TrainEvent:
     images_seen: int = 0  # training images through the net so far, all processes together
     val_loss: float | None = None
     val_acc: float | None = None
+    val_readings: list[int] | None = None  # the readings of the first READINGS_REPORTED validation digits
 
 
 @dataclass
@@ -165,7 +168,7 @@ class Progress:
         self.seen, self.step = self.seen + len(y), self.step + 1
         self.train_s, self.lr = self.train_s + seconds, lr
 
-    def event(self, kind: str, val: tuple[float, float] | None = None) -> TrainEvent:
+    def event(self, kind: str, val: tuple[float, float] | None = None, readings: list[int] | None = None) -> TrainEvent:
         """Report the statistics since the last event, and start summing afresh."""
         rate = (self.step - self.start_step) * self.images_per_step / max(self.train_s - self.start_s, 1e-9)
         ev = TrainEvent(
@@ -174,7 +177,7 @@ class Progress:
             lr=self.lr, images_per_s=rate,
             eta_s=(self.total_steps - self.step) * self.images_per_step / max(rate, 1e-9), train_s=self.train_s,
             images_seen=self.step * self.images_per_step,
-            val_loss=val[0] if val else None, val_acc=val[1] if val else None,
+            val_loss=val[0] if val else None, val_acc=val[1] if val else None, val_readings=readings,
         )
         self.loss_sum.zero_(), self.correct.zero_()
         self.seen = 0
@@ -215,8 +218,9 @@ def validate(
 ) -> TrainEvent:
     """Measure on the validation split; the weights become `best` when they beat every earlier check
     (or always, with `keep_last`: a run that watches test digits must choose nothing on them)."""
-    val = loss_and_accuracy(model, data.val_images, data.val_labels)
-    ev = progress.event("eval", val)
+    logits, labels = logits_of(model, data.val_images), data.val_labels.cpu()
+    val = F.cross_entropy(logits, labels).item(), (logits.argmax(1) == labels).float().mean().item()
+    ev = progress.event("eval", val, logits[:READINGS_REPORTED].argmax(1).tolist())
     if val[1] > state["best_val_acc"] or keep_last:
         state.update(best_val_acc=val[1], best_epoch=ev.epoch)
         best.clear()
@@ -304,6 +308,9 @@ def train(
 
     history: list[TrainEvent] = []  # the validations
     stopped = False
+    if cfg.watch_test and progress.step == 0:  # a lesson's curve starts where the class sees it start: at chance
+        history.append(validate(model, data, progress, state, best, keep_last=True))
+        emit(history[-1])
     for epoch in range(state["epoch"], cfg.epochs):
         for _ in train_epoch(net, optimizer, data, epoch, cfg, shard, progress, should_stop):
             if cfg.eval_every and progress.step % cfg.eval_every == 0:

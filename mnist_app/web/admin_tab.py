@@ -30,6 +30,7 @@ from mnist_app.web.admin_lessons import lessons_section
 from mnist_app.web.context import AppContext, require_admin
 from mnist_app.web.jobs import JobStatus, RunResult, local_data_dir
 from mnist_app.web.refusals import refused
+from mnist_app.web.wall_view import png_data_uri, seen_png
 from mnist_app.web.widgets import pixelated
 
 REFRESH_S = 0.5  # the curves refresh this often while the tab is unlocked
@@ -94,7 +95,8 @@ def curves(events: list[dict[str, Any]], watch_test: bool = False) -> tuple[pd.D
     loss, accuracy, last_step = list(start), list(start), -1
     for ev in events:
         seen = ev.get("images_seen", 0)
-        if ev["kind"] in ("step", "eval") and ev["step"] > last_step:  # an event right after another saw no steps
+        # An event right after another saw no steps, and a lesson's check before its first step none at all.
+        if ev["kind"] in ("step", "eval") and ev["step"] > max(last_step, 0):
             loss.append((seen, ev["loss"], "train"))
             accuracy.append((seen, 100 * ev["train_acc"], "train"))
             last_step = ev["step"]
@@ -103,6 +105,30 @@ def curves(events: list[dict[str, Any]], watch_test: bool = False) -> tuple[pd.D
             accuracy.append((seen, 100 * ev["val_acc"], held_out))
     columns = ["images seen", "value", "curve"]
     return pd.DataFrame(loss, columns=columns), pd.DataFrame(accuracy, columns=columns)
+
+
+def readings_html(status: JobStatus) -> str:
+    """A lesson's ten test digits, 0 to 9, each with the network's reading at the last check: green when right."""
+    if not status.watch_test or status.watched is None:
+        return ""
+    images, labels = status.watched
+    checks = [e for e in status.events if e.get("val_readings")]
+    readings = checks[-1]["val_readings"] if checks else [None] * len(labels)
+    seen = f" after {checks[-1]['images_seen']:,} images" if checks else ""
+    figures = []
+    for image, label, reading in zip(images, labels, readings, strict=True):
+        colour = "#888" if reading is None else ("#2e9d4c" if reading == label else "#d9534f")
+        figures.append(
+            f'<figure class="watched" data-label="{label}" style="margin:0;text-align:center">'
+            f'<img src="{png_data_uri(seen_png(image))}" alt="test digit {label}" '
+            'style="width:56px;height:56px;image-rendering:pixelated">'
+            f'<figcaption style="font-size:1.8rem;font-weight:700;color:{colour}">'
+            f'{"?" if reading is None else reading}</figcaption></figure>'
+        )
+    return (
+        f"<div id='admin-readings-now'><b>Ten test digits, as the network reads them{seen}</b>"
+        f"<div style='display:flex;gap:12px;flex-wrap:wrap'>{''.join(figures)}</div></div>"
+    )
 
 
 def progress_html(status: JobStatus) -> str:
@@ -212,6 +238,7 @@ class AdminRefresh(NamedTuple):
     progress: Any = gr.skip()
     loss: Any = gr.skip()
     accuracy: Any = gr.skip()
+    readings: Any = gr.skip()
     confusion: Any = gr.skip()
     reliability: Any = gr.skip()
     mistakes: Any = gr.skip()
@@ -234,7 +261,7 @@ def refresh(ctx: AppContext, password: str, shown: dict) -> AdminRefresh:
     )
     if len(status.events) != shown.get("events"):
         loss, accuracy = curves(status.events, status.watch_test) if status.events else (None, None)  # new: empty
-        view = view._replace(loss=loss, accuracy=accuracy)
+        view = view._replace(loss=loss, accuracy=accuracy, readings=readings_html(status))
     result_id = view.shown["result"]
     if result_id is not None and result_id != shown.get("result") and result_id in version_ids(ctx):
         view = view._replace(
@@ -348,6 +375,7 @@ def admin_tab(ctx: AppContext) -> None:
                 x="images seen", y="value", color="curve", color_map=CURVE_COLOURS, y_title="accuracy %",
                 label="Accuracy", elem_id="accuracy",
             )
+        readings = gr.HTML(elem_id="admin-readings")
         compare = gr.Markdown(elem_id="admin-compare")
         with gr.Row():
             confusion = gr.Plot(label="Confusion matrix (MNIST test set)", format="png")
@@ -383,9 +411,10 @@ def admin_tab(ctx: AppContext) -> None:
     stop.click(partial(stop_training, ctx), password, message, api_name="admin_stop")
     timer.tick(
         partial(refresh, ctx), [password, shown],
-        list(AdminRefresh(shown, timer, panel, progress, loss_plot, accuracy_plot, confusion, reliability, mistakes,
-                          compare, versions, version)),
-        show_progress="hidden", api_visibility="private", concurrency_id="admin",
+        list(AdminRefresh(shown, timer, panel, progress, loss_plot, accuracy_plot, readings, confusion, reliability,
+                          mistakes, compare, versions, version)),
+        # No queue: a queued tick shows Gradio's "processing | 0.4s" over the status, twice a second.
+        show_progress="hidden", api_visibility="private", queue=False,
     )
     gr.on([], partial(training_status, ctx), password, status_json, api_name="admin_status")
     deploy_button.click(partial(deploy, ctx), [password, version], [compare, versions], api_name="admin_deploy")

@@ -38,7 +38,7 @@ from mnist_app.training.data import (
     split_validation,
     watched_test_splits,
 )
-from mnist_app.training.engine import TrainConfig, run_metadata, train
+from mnist_app.training.engine import READINGS_REPORTED, TrainConfig, run_metadata, train
 from mnist_app.training.evaluate import confusion_matrix, logits_of
 from mnist_app.training.fine_tune import FineTune, fine_tune_report, fine_tune_summary, with_corrections
 from mnist_app.training.lesson import warm_up
@@ -73,6 +73,7 @@ class JobStatus:
     message: str = ""
     result: RunResult | None = None
     watch_test: bool = False  # a lesson: the second curve is a test subset, not a validation split
+    watched: tuple[np.ndarray, list[int]] | None = None  # a lesson's first watched digits (images, labels)
 
 
 def checked_config(cfg: TrainConfig) -> TrainConfig:
@@ -160,6 +161,8 @@ def run_training(
     mnist = mnist or load_mnist(data_dir)
     if cfg.watch_test:
         splits = watched_test_splits(mnist)
+        shown = slice(READINGS_REPORTED)  # the Admin tab shows them as the network reads them
+        send(("watched", (splits.val_images[shown].numpy(), splits.val_labels[shown].tolist())))
     else:
         splits = split_validation(mnist.train_images, mnist.train_labels, min(5000, len(mnist.train_images) // 10))
     cfg = replace(cfg, threads=cfg.threads or 1)
@@ -255,7 +258,6 @@ class TrainingJob:
         self._process: multiprocessing.process.BaseProcess | None = None
         self._stop_flag: ctypes.c_byte | None = None
         self._epochs = 0
-        self._watch_test = False
         self._terminated = False
         self._waiting: Child | None = None
         if warm:
@@ -307,7 +309,7 @@ class TrainingJob:
             child.orders.send(Order(cfg, data_dir, self.versions.root, fine_tune))
             child.orders.close()
             self._process, self._stop_flag, self._terminated = child.process, child.stop_flag, False
-            self._epochs, self._watch_test = cfg.epochs, cfg.watch_test
+            self._epochs = cfg.epochs
             loading = "Starting: loading MNIST" + ("" if data_dir else " (downloading it first)") + "..."
             self._status = JobStatus("running", message=loading, watch_test=cfg.watch_test)
             watcher = threading.Thread(
@@ -341,17 +343,23 @@ class TrainingJob:
                     break
                 if kind == "ready":  # sent while it waited: see wait_ready
                     continue
+                if kind == "watched":
+                    with self._lock:
+                        self._status.watched = payload
+                    continue
                 if kind == "event":
                     with self._lock:
                         self._status.events.append(payload)
                         stopping = bool(self._stop_flag.value)
                         if not stopping or payload["kind"] == "done":  # a stop takes effect: say what comes next
-                            self._status.message = progress_message(payload, self._epochs, stopping, self._watch_test)
+                            self._status.message = progress_message(
+                                payload, self._epochs, stopping, self._status.watch_test
+                            )
                 else:
                     outcome = (kind, payload)
         if outcome is not None:  # the result is what the admin waits for; the process takes a second more to exit
             with self._lock:
-                self._status = replace(self._final_status(outcome, None), watch_test=self._watch_test)
+                self._finish(self._final_status(outcome, None))
                 self._keep_one_waiting()
         process.join(timeout=30)
         if process.is_alive():
@@ -359,8 +367,12 @@ class TrainingJob:
             process.join()
         with self._lock:
             if outcome is None:
-                self._status = replace(self._final_status(None, process.exitcode), watch_test=self._watch_test)
+                self._finish(self._final_status(None, process.exitcode))
             self._keep_one_waiting()
+
+    def _finish(self, final: JobStatus) -> None:
+        """With the lock held: the run's final status, still saying what its curves watched."""
+        self._status = replace(final, watch_test=self._status.watch_test, watched=self._status.watched)
 
     def _final_status(self, outcome: tuple[str, Any] | None, exitcode: int | None) -> JobStatus:
         events = self._status.events
