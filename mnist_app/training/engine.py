@@ -27,7 +27,7 @@ from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.training.augment import augment_batch
 from mnist_app.training.calibration import fit_temperature
 from mnist_app.training.data import Mnist, Splits, fingerprint
-from mnist_app.training.evaluate import as_batch, logits_of
+from mnist_app.training.evaluate import as_batch, logits_of, loss_and_accuracy_of
 from mnist_app.training.models import build_model, model_name
 
 READINGS_REPORTED = 10  # each validation reports the readings of its first digits (a lesson shows them)
@@ -218,8 +218,8 @@ def validate(
 ) -> TrainEvent:
     """Measure on the validation split; the weights become `best` when they beat every earlier check
     (or always, with `keep_last`: a run that watches test digits must choose nothing on them)."""
-    logits, labels = logits_of(model, data.val_images), data.val_labels.cpu()
-    val = F.cross_entropy(logits, labels).item(), (logits.argmax(1) == labels).float().mean().item()
+    logits = logits_of(model, data.val_images)
+    val = loss_and_accuracy_of(logits, data.val_labels)
     ev = progress.event("eval", val, logits[:READINGS_REPORTED].argmax(1).tolist())
     if val[1] > state["best_val_acc"] or keep_last:
         state.update(best_val_acc=val[1], best_epoch=ev.epoch)

@@ -39,10 +39,13 @@ def logits_of(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) ->
     return torch.cat(out).cpu()
 
 
-def loss_and_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
-    logits = logits_of(model, images)
+def loss_and_accuracy_of(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
     labels = labels.cpu()
     return F.cross_entropy(logits, labels).item(), (logits.argmax(1) == labels).float().mean().item()
+
+
+def loss_and_accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    return loss_and_accuracy_of(logits_of(model, images), labels)
 
 
 def confusion_matrix(predicted: np.ndarray, labels: np.ndarray, classes: int = 10) -> np.ndarray:
