@@ -97,6 +97,16 @@ def lesson_net() -> nn.Module:
     )
 
 
+def crop24_net() -> nn.Module:
+    """Three convs on the middle 24x24, each pooled before batch norm (165k params): the lesson net's savings at
+    the shipped net's size, 2.2x faster to train; 99.60-99.67% on MNIST test in under 15 minutes (docs/training.md)."""
+    return nn.Sequential(
+        Normalize(), CenterCrop(24),
+        *conv_pool_bn(1, 48, 5), *conv_pool_bn(48, 96, 3), *conv_pool_bn(96, 128, 3), nn.Flatten(),
+        nn.Dropout(0.2), nn.Linear(128 * 9, 10),
+    )
+
+
 def compact_net() -> nn.Module:
     """The engine's default: three conv blocks with batch norm (128k params), quicker to train on a CPU."""
     return nn.Sequential(
@@ -116,6 +126,7 @@ def full_res_net() -> nn.Module:
 MODELS: dict[str, Callable[[], nn.Module]] = {
     "compact": compact_net,
     "full_res": full_res_net,
+    "crop24": crop24_net,
     "fast": fast_cnn,
     "lesson": lesson_net,
     "tutorial": tutorial_net,
