@@ -1,5 +1,7 @@
 """The app in a real browser (Debian's chromium driven by Playwright): what a student and an admin see."""
 
+import json
+
 import pytest
 from gradio_client import Client
 from playwright.sync_api import expect
@@ -11,6 +13,7 @@ from mnist_app.testing.browser import (
     clear,
     draw,
     headline,
+    number,
     sheet_upload,
     wait_for_pen,
 )
@@ -34,6 +37,26 @@ def test_the_first_stroke_on_a_fresh_page_is_read(page):
     # A 0 here, a 1 first in the next test, a 7 first on the classroom view (test_classroom.py).
     draw(page, ONE_STROKE["0"])  # the very first thing the visitor does
     expect_read(page, "0")
+
+
+def test_a_stroke_sends_only_its_own_prediction(page):
+    """A class of 40 on one laptop (#20): the bars, the number view and the steps view are all answered by the
+    stroke's own request, and the correction row starts afresh in the page, with no request of its own. Gradio's
+    canvas reports most strokes twice (measured: a second upload 0.1-0.9 s after the first), so a stroke costs one
+    or two of those requests, no other; before, the number view, the steps view and the correction row each sent
+    one of their own. A number's per-digit bars are drawn by a request of their own (Gradio's render), which reads
+    no drawing."""
+    events = []  # the event each queued request runs
+    page.on("request", lambda r: events.append(json.loads(r.post_data)["fn_index"]) if "queue/join" in r.url else None)
+    one, seven = number("17")
+    draw(page, [one])
+    expect_read(page, "1")
+    stroke = events[0]
+    assert events in ([stroke], [stroke, stroke]), events
+    draw(page, [seven])
+    expect_read(page, "17")
+    expect(page.locator("#draw-digit-bars .block")).to_have_count(2, timeout=READ_TIMEOUT_MS)
+    assert 2 <= events.count(stroke) <= 4 and len(events) - events.count(stroke) <= 1, events
 
 
 def test_after_clear_tabs_undo_and_a_deploy_the_next_stroke_is_read(page, app_server):

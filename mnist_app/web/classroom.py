@@ -72,8 +72,9 @@ def classroom_page(ctx: AppContext, demo: gr.Blocks) -> None:
                         height=200, elem_id="classroom-seen", buttons=[], alt_text=SEEN_ALT,
                     )
                     explain = gr.Checkbox(label=widgets.EXPLAIN_LABEL, elem_id="classroom-explain")
-                    states = widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint))
-                    steps_view(ctx, states, "classroom")  # beside the canvas: on the screen, no scrolling
+                    states = widgets.drawing_states()
+                    steps = steps_view(ctx, states.drawn, "classroom")  # beside the canvas: on the screen, no scrolling
+                    widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint), states, under=(steps,))
         with gr.Tab("Class wall", id="wall", elem_id="classroom-wall-tab") as wall_tab:
             wall_timer = lesson_wall(ctx)
     for tab, refreshing in ((wall_tab, True), (canvas_tab, False)):  # the wall refreshes only while it is shown

@@ -49,6 +49,9 @@ def store_of(ctx: AppContext) -> CorrectionStore:
     return ctx.corrections
 
 
+FRESH_START_JS = "() => ['', null]"  # CorrectionAnswer("") in the page: no note, no digit picked
+
+
 class CorrectionAnswer(NamedTuple):
     """What Save shows: the thanks or why nothing was saved, and the digit choice (None: cleared for the next)."""
 
@@ -191,8 +194,9 @@ def correction_row(
         gr.on([], partial(confirm_drawing, ctx), source, [note, digit], api_name="confirm_drawing")
     # A new picture starts afresh: no stale thanks, no digit picked for the previous one. `input`, the student's own
     # change, not `change`: the canvas re-sends a stroke seconds later, and that wiped a thanks just shown (CI).
+    # In the page alone: a request of its own would double what each stroke costs the server.
     gr.on(
-        [source.input, *fresh_start], lambda: CorrectionAnswer(""), None, [note, digit], show_progress="hidden",
+        [source.input, *fresh_start], None, None, [note, digit], js=FRESH_START_JS, show_progress="hidden",
         api_visibility="private",
     )
     return CorrectionRow(digit, save_button, note, which)

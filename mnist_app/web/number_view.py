@@ -8,16 +8,17 @@ import gradio as gr
 
 from mnist_app.web.context import AppContext
 from mnist_app.web.upload_tab import digit_results
-from mnist_app.web.widgets import Drawn, api_call
+from mnist_app.web.widgets import Drawn, ViewUnder, api_call
 
 
 class NumberView(NamedTuple):
-    """The number view's outputs, in the order `number_view` wires them: hidden, by default."""
+    """The number view's outputs, in the order `number_view` wires them. By default hidden, the rest left as it
+    is: a new value for the details would re-render the per-digit bars, a request of its own after every stroke."""
 
     shown: Any = gr.Column(visible=False)  # the view's column, shown or hidden
-    text: str = ""
-    found: tuple[Any, list] | None = None  # the drawing and its digit boxes
-    details: list[dict] | None = None
+    text: Any = gr.skip()
+    found: Any = gr.skip()  # the drawing and its digit boxes
+    details: Any = gr.skip()  # each digit's box and probabilities
 
 
 def read_drawing(ctx: AppContext, sketch: dict | None) -> tuple[str, list[dict]]:
@@ -36,8 +37,8 @@ def show_number(drawn: Drawn | None) -> NumberView:
     return NumberView(gr.Column(visible=True), drawn.reading.text, found, digit_results(drawn.reading))
 
 
-def number_view(ctx: AppContext, sketch: gr.Sketchpad, drawn: gr.State) -> None:
-    """Laid out where it is called; `drawn` is the Drawn state of `widgets.follow_drawing`."""
+def number_view(ctx: AppContext, sketch: gr.Sketchpad) -> ViewUnder:
+    """Laid out where it is called; updated by the canvas's own prediction (`widgets.follow_drawing`)."""
     with gr.Column(visible=False, elem_id="draw-number-view") as shown:
         text = gr.Textbox(label="Number read", interactive=False, elem_id="draw-number")
         with gr.Row():
@@ -55,8 +56,5 @@ def number_view(ctx: AppContext, sketch: gr.Sketchpad, drawn: gr.State) -> None:
                                 label=f"Digit {i + 1}", min_width=140,
                             )
 
-    drawn.change(
-        show_number, drawn, list(NumberView(shown, text, found, details)), show_progress="hidden",
-        api_visibility="private",
-    )
     gr.on([], partial(read_drawing, ctx), sketch, [text, details], api_name="read_drawing", concurrency_id="predict")
+    return ViewUnder([], list(NumberView(shown, text, found, details)), show_number, NumberView(gr.skip()))

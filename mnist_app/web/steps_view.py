@@ -12,7 +12,7 @@ import numpy as np
 from mnist_app.reading.predict import InvalidImageError, NoDigitError
 from mnist_app.reading.step_by_step import SKIPPABLE, Step
 from mnist_app.web.context import AppContext
-from mnist_app.web.widgets import DrawingStates, Drawn, label_value, pixelated
+from mnist_app.web.widgets import Drawn, ViewUnder, label_value, pixelated
 
 TITLE = "How the network sees it"
 STEPS_HINT = (
@@ -64,8 +64,9 @@ def show_steps(ctx: AppContext, drawn: Drawn | None, steps_on: list[str] | None,
     return StepsView(pictures, label_value(prediction), note)
 
 
-def steps_view(ctx: AppContext, states: DrawingStates, prefix: str) -> None:
-    """Laid out where it is called, for the canvas whose `follow_drawing` states are `states`."""
+def steps_view(ctx: AppContext, drawn: gr.State, prefix: str) -> ViewUnder:
+    """Laid out where it is called, for the canvas whose Drawn state is `drawn`; a stroke updates it through the
+    canvas's own prediction (`widgets.follow_drawing`), opening it and its switches through requests of their own."""
     with gr.Accordion(TITLE, open=False, elem_id=f"{prefix}-steps") as accordion:
         note = gr.Markdown(STEPS_HINT, elem_id=f"{prefix}-steps-note")
         pictures = gr.Gallery(
@@ -81,8 +82,9 @@ def steps_view(ctx: AppContext, states: DrawingStates, prefix: str) -> None:
                              elem_id=f"{prefix}-steps-label")
     shown = gr.State(False)
     update = partial(show_steps, ctx)
-    inputs, outputs = [states.drawn, steps_on, shown], list(StepsView(pictures, label, note))
+    inputs, outputs = [drawn, steps_on, shown], list(StepsView(pictures, label, note))
     options = {"show_progress": "hidden", "api_visibility": "private", "concurrency_id": "predict"}
     accordion.expand(lambda: True, None, shown, **options).then(update, inputs, outputs, **options)
     accordion.collapse(lambda: False, None, shown, **options)
-    gr.on([states.drawn.change, steps_on.change], update, inputs, outputs, trigger_mode="always_last", **options)
+    steps_on.change(update, inputs, outputs, trigger_mode="always_last", **options)
+    return ViewUnder([steps_on, shown], outputs, update, UNCHANGED)

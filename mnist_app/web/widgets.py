@@ -58,10 +58,27 @@ STALE = DrawingView(gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip())  # le
 
 
 class DrawingStates(NamedTuple):
-    """The per-page states `follow_drawing` keeps, for the views other modules add under a canvas."""
+    """The per-page states of a canvas's prediction (see `drawing_states`), for the views other modules add under
+    a canvas."""
 
     sheet: gr.State  # the white of the sheet on the canvas now (see SHEET_WHITES)
     drawn: gr.State  # the Drawn, or None
+
+
+def drawing_states() -> DrawingStates:
+    """A fresh canvas's states: the first sheet's white, nothing read yet."""
+    return DrawingStates(gr.State(SHEET_WHITES[0]), gr.State())
+
+
+class ViewUnder(NamedTuple):
+    """A view under a canvas that each stroke's own request updates, so that a stroke costs one request: not a
+    request of its own on a change of the Drawn state. `show(drawn, *values of inputs)` gives its outputs' values;
+    `unchanged` leaves them as they are (for a late drawing, see `show_drawing`)."""
+
+    inputs: list[gr.components.Component]
+    outputs: list[gr.components.Component]
+    show: Callable[..., tuple]
+    unchanged: tuple
 
 
 class ClearedCanvas(NamedTuple):
@@ -228,28 +245,57 @@ def clear_drawing(sheet: int = SHEET_WHITES[0]) -> ClearedCanvas:
     return ClearedCanvas(blank_paper(white), sheet=white)
 
 
+def views_under(under: list[ViewUnder], drawn: Drawn | None, values: tuple) -> list:
+    """The values of the views under a canvas for `drawn`; `values` are their inputs' values, view after view."""
+    shown = []
+    for extra in under:
+        mine, values = values[: len(extra.inputs)], values[len(extra.inputs):]
+        shown += extra.show(drawn, *mine)
+    return shown
+
+
+def read_stroke(
+    ctx: AppContext, under: list[ViewUnder], seated: bool, sketch: dict | None, explain: bool, sheet: int, *values: Any,
+) -> tuple:
+    """After each stroke, in one request: `show_drawing`'s view, then each view under the canvas, in the order of
+    `follow_drawing`'s outputs. `values`: the seat's drawing and lesson when `seated`, then the views' inputs."""
+    seat, values = (values[:2], values[2:]) if seated else ((), values)
+    view = show_drawing(ctx, sketch, explain, sheet, *seat)
+    if view is STALE:
+        return (*view, *(value for extra in under for value in extra.unchanged))
+    return (*view, *views_under(under, view.drawn, values))
+
+
+def clear_canvas(under: list[ViewUnder], sheet: int, *values: Any) -> tuple:
+    """Clear: `clear_drawing`, then the views under the canvas as for no drawing."""
+    return (*clear_drawing(sheet), *views_under(under, None, values))
+
+
 def follow_drawing(
     ctx: AppContext, sketch: gr.Sketchpad, explain: gr.Checkbox, clear: gr.Button,
-    views: tuple[gr.Label, gr.Image, gr.Markdown], seat: WallSeat | None = None,
-) -> DrawingStates:
+    views: tuple[gr.Label, gr.Image, gr.Markdown], states: DrawingStates, seat: WallSeat | None = None,
+    under: tuple[ViewUnder, ...] = (),
+) -> None:
     """Wire a canvas to its prediction, its "what the model sees" image and its hint (Draw tab, classroom view),
-    and to a line a screen reader announces, laid out here: it takes no room on screen. With a `seat`, its
-    drawings also go on a running lesson's wall."""
+    to the views `under` it, and to a line a screen reader announces, laid out here: it takes no room on screen.
+    With a `seat`, its drawings also go on a running lesson's wall."""
     # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
     # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
     # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
-    states = DrawingStates(gr.State(SHEET_WHITES[0]), gr.State())
     spoken = live_region(f"{sketch.elem_id}-spoken")
     outputs = [*views, spoken, states.drawn]
+    under_inputs = [c for extra in under for c in extra.inputs]
+    under_outputs = [c for extra in under for c in extra.outputs]
     for trigger in (sketch.change, explain.change):
         trigger(
-            partial(show_drawing, ctx), [sketch, explain, states.sheet, *(seat or ())], outputs,
+            partial(read_stroke, ctx, list(under), seat is not None),
+            [sketch, explain, states.sheet, *(seat or ()), *under_inputs], [*outputs, *under_outputs],
             trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
         )
     clear.click(
-        clear_drawing, states.sheet, [sketch, *outputs, states.sheet], show_progress="hidden", api_visibility="private",
+        partial(clear_canvas, list(under)), [states.sheet, *under_inputs],
+        [sketch, *outputs, states.sheet, *under_outputs], show_progress="hidden", api_visibility="private",
     )
-    return states
 
 
 def api_call(read: Callable[[object], Any], image: object) -> Any:
