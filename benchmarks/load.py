@@ -11,11 +11,11 @@ records the end-to-end latency: the canvas's upload, Gradio's queue and the pred
 Phases: `idle` (--users students, no training), `training` (the same during a run started through
 `/admin_start` on the MNIST in --data, stopped afterwards), the two classroom goals, `arrival` (30 students, new
 sessions, whose first strokes come within 2 s: the slowest first answer within 1 s) and `class` (40 students
-drawing for --duration: p99 within 300 ms, no error), and `saturation` (more and more students until p99 passes
-1 s). Each phase reports the server's CPU an answer (its process's CPU over the answers). The
-students run in this process and the server in its own, both on this machine: the CPU each used is
-printed, since the clients' share is taken from the server. Writes benchmarks/results/load.json; its last
-line printed is the same JSON.
+drawing for --duration after their first 5 s, which are reported apart: p99 within 300 ms, no error), and
+`saturation` (more and more students until p99 passes 1 s). Each phase reports the server's CPU an answer (its
+process's CPU over the answers). The students run in this process and the server in its own, both on this
+machine: the CPU each used is printed, since the clients' share is taken from the server. Writes
+benchmarks/results/load.json; its last line printed is the same JSON.
 """
 
 import argparse
@@ -153,9 +153,15 @@ def main() -> None:
                 print(f"{'':>24}slowest first answer {result.first_answer_max_ms} ms (goal {1000 * goal_s:g})")
             if "class" in phases:
                 users, goal_s = CLASS
-                result = run_students(connect(url, users), canvases, args.duration, args.interval, pid)
+                clients = connect(url, users)
+                # Their first 5 s, reported apart: a session's first request costs the server more (Gradio copies
+                # the page's state for it), which is the arrival phase's question, not the drawing's.
+                settling = run_students(clients, canvases, 5, args.interval, pid)
+                report(f"{users} settling in", settling)
+                result = run_students(clients, canvases, args.duration, args.interval, pid)
                 out["class"] = {**asdict(result), "goal_p99_ms": 1000 * goal_s,
-                                "met": result.errors == 0 and (result.p99_ms or 1e9) <= 1000 * goal_s}
+                                "met": result.errors == 0 and (result.p99_ms or 1e9) <= 1000 * goal_s,
+                                "first_5_s": asdict(settling)}
                 report(f"a class of {users}", result)
             if "saturation" in phases:
                 steps = [int(s) for s in args.saturation_steps.split(",")]
