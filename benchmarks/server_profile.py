@@ -82,8 +82,9 @@ def serve_profiled(out: Path) -> None:
         own: dict[str, float] = defaultdict(float)
         total: dict[str, float] = {}
         for stat in yappi.get_func_stats():
-            own[f"{stat.module}:{stat.name}"] += stat.tsub
-            total[f"{stat.module}:{stat.name}"] = max(total.get(f"{stat.module}:{stat.name}", 0.0), stat.ttot)
+            function = f"{stat.module}:{stat.name}"
+            own[function] += stat.tsub
+            total[function] = max(total.get(function, 0.0), stat.ttot)
         out.write_text(json.dumps({"own_s": own, "total_s": total}))
         os._exit(0)
 
