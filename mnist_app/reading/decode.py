@@ -9,7 +9,7 @@ reduced scale (draft mode), which is most of the time a 12 MP photo would cost.
 import io
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_PIXELS = 50_000_000  # refused before decoding: a 12 MP phone photo is far below, a bomb far above
 WORK_SIZE = 256  # long side one digit is analysed at: detail enough for a 20x20 digit, cheap to process
 PREVIEW_PX = 1024  # uploads are shown, and corrections cropped, from a copy at most this wide or tall
+FULL_SCALE = 1 << 30  # a working size no picture reaches: decode every pixel
 EMPTY_CANVAS = "The canvas is empty: draw a digit first"
 
 
@@ -36,6 +37,7 @@ class Picture:
     gray: np.ndarray  # H x W float32
     scale: float  # original pixels per working pixel
     from_canvas: bool  # had real transparency: strokes on nothing, no paper to clean up
+    origin: tuple[float, float] = (0.0, 0.0)  # where the working image's corner lies in the original's pixels
 
     @property
     def blank(self) -> bool:
@@ -47,6 +49,19 @@ def load_picture(source: object, work_size: int = WORK_SIZE) -> Picture:
     if isinstance(source, dict):
         return sketchpad_picture(source, work_size)
     return picture_from_image(*open_image(source, work_size), work_size)
+
+
+def load_part(source: object, box: tuple[int, int, int, int], work_size: int = WORK_SIZE) -> Picture:
+    """The part `box` (upright original pixels, end exclusive) of a picture at working size: a small digit seen
+    closer, so the picture is decoded again, at full scale."""
+    x0, y0, x1, y1 = box
+    part_long_side = max(x1 - x0, y1 - y0)
+    image, full_long_side = open_image(source, FULL_SCALE)
+    if image.getexif().get(0x0112, 1) != 1:
+        image = ImageOps.exif_transpose(image)
+    factor = max(image.size) / full_long_side  # decoded pixels per original pixel
+    part = image.crop((round(x0 * factor), round(y0 * factor), round(x1 * factor), round(y1 * factor)))
+    return replace(picture_from_image(part, part_long_side, work_size), origin=(float(x0), float(y0)))
 
 
 def open_image(source: object, work_size: int = WORK_SIZE) -> tuple[Image.Image, int]:

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from mnist_app.reading.decode import EMPTY_CANVAS as EMPTY_CANVAS  # the errors and messages are part of this API
-from mnist_app.reading.decode import WORK_SIZE, NoDigitError, Picture, load_picture
+from mnist_app.reading.decode import WORK_SIZE, NoDigitError, Picture, load_part, load_picture
 from mnist_app.reading.decode import InvalidImageError as InvalidImageError
 from mnist_app.reading.segment import (
     Component,
@@ -33,7 +33,8 @@ MASS_CENTRE = (14.0, 14.0)  # MNIST's mean centre of mass (row, column), measure
 DETAIL = 4  # stroke width is normalised at DETAIL times the final scale, then averaged down
 PEN_MARGIN = DETAIL * 3  # normalising the pen pads the strokes by this much: room for them to grow
 STROKE_WIDTH = 10.5  # MNIST's median stroke width at that scale (about 2.6 px in 28x28), as stroke_width measures it
-LINE_SLOPES = np.tan(np.radians(np.arange(-6, 6.1, 0.5)))  # ruled lines of a page held a little askew
+SMALL_DIGIT = 0.19  # of the working size: a photo's digit smaller than this is looked at again, closer
+LINE_SLOPES = np.tan(np.radians(np.arange(-6, 6.1, 0.25)))  # ruled lines of a page held a little askew
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Ink:
     level: np.ndarray  # H x W float32 in [0, 1]
     scale: float  # original pixels per working pixel
     from_canvas: bool
+    origin: tuple[float, float] = (0.0, 0.0)  # the working image's corner in the original's pixels
 
 
 # ---------------------------------------------------------------- ink
@@ -65,7 +67,7 @@ def find_ink(picture: Picture) -> Ink:
     else:
         board = lighting(gray, dark_ink=False)
         contrast = (gray - board) / np.maximum(board, 0.05)
-    return Ink(remove_ruled_lines(stretch_contrast(contrast)), picture.scale, from_canvas=False)
+    return Ink(remove_ruled_lines(stretch_contrast(contrast)), picture.scale, from_canvas=False, origin=picture.origin)
 
 
 def lighting(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
@@ -98,16 +100,27 @@ def remove_ruled_lines(level: np.ndarray) -> np.ndarray:
     Where a stroke crosses a line (ink just above and just below it), the stroke is kept."""
     h, w = level.shape
     ink = level > 0.5
-    ys, xs = np.nonzero(ink)
+    ys, xs = np.nonzero(level > 0.25)  # a pale line is ink only in parts: look for lines in fainter ink too
     if ys.size < 0.6 * w:
         return level
     tilted_rows = [ys - np.round((xs - w / 2) * slope).astype(np.int64) for slope in LINE_SLOPES]
     counts = [np.bincount(rows - rows.min()) for rows in tilted_rows]
-    best = int(np.argmax([c.max() for c in counts]))
+    best = int(np.argmax([np.square(c, dtype=np.float64).sum() for c in counts]))  # the slope that stacks most
     rows = tilted_rows[best] - tilted_rows[best].min()
-    is_line_row = counts[best] >= 0.6 * w
-    edges = np.flatnonzero(np.diff(np.r_[0, is_line_row.astype(np.int8), 0]))
-    thickness = edges[1::2] - edges[::2]
+    # A line a little off the slope tried, or thicker than a pixel, spreads over neighbouring rows: a thin band
+    # of rows each well filled is one line when together they span most of the width.
+    filled = counts[best] >= 0.2 * w
+    edges = np.flatnonzero(np.diff(np.r_[0, filled.astype(np.int8), 0]))
+    band_of_row = np.cumsum(np.diff(np.r_[0, filled.astype(np.int8)]) > 0) * filled - 1  # -1: in no band
+    band = band_of_row[rows]
+    inside = band >= 0
+    across = np.bincount(np.unique(band[inside] * w + xs[inside]) // w, minlength=edges.size // 2)  # columns covered
+    thin = edges[1::2] - edges[::2] <= max(3, 0.02 * h)  # a printed line, not a digit's bar
+    lines = thin & (across >= 0.6 * w)
+    is_line_row = np.zeros_like(filled)
+    for start, end in zip(edges[::2][lines], edges[1::2][lines], strict=True):
+        is_line_row[max(start - 1, 0) : end + 1] = True  # and the line's frayed edge, a row either side
+    thickness = (edges[1::2] - edges[::2])[lines]
     # Ruled paper has several thin lines; one wide band alone is more likely a digit's bar in a tight crop.
     if thickness.size < 2 and not (thickness.size == 1 and thickness[0] <= 0.02 * h):
         return level
@@ -228,7 +241,9 @@ def to_mnist(ink: Ink, region: Region) -> np.ndarray:
 def original_box(ink: Ink, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
     """A working-pixel box in the original image's pixels (after EXIF rotation), end exclusive."""
     x0, y0, x1, y1 = box
-    return int(x0 * ink.scale), int(y0 * ink.scale), int(np.ceil(x1 * ink.scale)), int(np.ceil(y1 * ink.scale))
+    ox, oy = ink.origin
+    return (int(ox + x0 * ink.scale), int(oy + y0 * ink.scale),
+            int(np.ceil(ox + x1 * ink.scale)), int(np.ceil(oy + y1 * ink.scale)))
 
 
 def main_ink(source: object, work_size: int = WORK_SIZE) -> tuple[Ink, list[Component]]:
@@ -244,17 +259,47 @@ def ink_components(ink: Ink) -> tuple[Ink, list[Component]]:
     return ink, main_components(components, ink.level.shape[1], ink.level.shape[0], ink.from_canvas)
 
 
+def closer_look(source: object, ink: Ink, box: tuple[int, int, int, int], work_size: int) -> Ink | None:
+    """A photo's digits seen closer when they came out small at working size (a digit on a notebook page shot
+    from arm's length): the ink of the part around `box`, decoded again at full scale. None when they are large
+    enough, on a canvas, or when the picture has no finer pixels."""
+    x0, y0, x1, y1 = box
+    size = max(x1 - x0, y1 - y0)
+    if ink.from_canvas or isinstance(source, dict) or size >= SMALL_DIGIT * work_size or ink.scale < 1.5:
+        return None
+    h, w = ink.level.shape
+    part = (max(x0 - size, 0), max(y0 - size, 0), min(x1 + size, w), min(y1 + size, h))
+    try:
+        return find_ink(load_part(source, original_box(ink, part), work_size))
+    except NoDigitError:
+        return None
+
+
 def ink_regions(source: object) -> tuple[Ink, list[Region]]:
     """The ink map and each separate digit in it, left to right (touching digits are still one region)."""
     ink, components = main_ink(source, NUMBER_WORK_SIZE)
-    return ink, [region_of(g) for g in digit_groups(components)]
+    groups = digit_groups(components)
+    closer = closer_look(source, ink, region_of([c for g in groups for c in g]).box, NUMBER_WORK_SIZE)
+    if closer is not None:
+        ink, components = ink_components(closer)
+        groups = digit_groups(components)
+    return ink, [region_of(g) for g in groups]
 
 
 def prepare_digit(source: object) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The 28x28 float image the model should see for the one digit in `source`, and its box."""
-    ink, components = main_ink(source)
-    region = digit_region(ink, components)
+    ink, region = find_digit(source, *main_ink(source))
     return to_mnist(ink, region), original_box(ink, region.box)
+
+
+def find_digit(source: object, ink: Ink, components: list[Component]) -> tuple[Ink, Region]:
+    """The one digit among the components of `source`'s ink, seen closer if it came out small."""
+    region = digit_region(ink, components)
+    closer = closer_look(source, ink, region.box, WORK_SIZE)
+    if closer is None:
+        return ink, region
+    ink, components = ink_components(closer)
+    return ink, digit_region(ink, components)
 
 
 def digit_region(ink: Ink, components: list[Component]) -> Region:

@@ -154,14 +154,18 @@ def piece_between(region: Region, start: int, end: int, digit_height: int) -> Re
 
 def is_page_edge(c: Component, width: int, height: int) -> bool:
     """The paper's edge, the table or a shadow beyond it: a filled area lying along the image's border,
-    or a long thin line across the page. A digit cropped tightly touches the border only at points."""
+    a long thin line across the page, or a sliver along the border. A digit cropped tightly touches the border only
+    at points."""
     along_top = (c.ends - c.starts)[c.rows == 0].sum() / width
     along_bottom = (c.ends - c.starts)[c.rows == height - 1].sum() / width
     along_left, along_right = np.sum(c.starts == 0) / height, np.sum(c.ends == width) / height
     filled = c.area / (c.width * c.height)
     along_border = max(along_top, along_bottom, along_left, along_right) >= 0.5 and filled >= 0.5
     long_line = c.width > 0.6 * width and c.height < 0.15 * height
-    return bool(along_border or long_line)
+    # a sliver of the page's edge or shadow: most of its length runs along the border, and it is flat
+    sliver = (max(along_top, along_bottom) * width >= 0.5 * c.width and c.height <= 0.05 * height) or (
+        max(along_left, along_right) * height >= 0.5 * c.height and c.width <= 0.05 * width)
+    return bool(along_border or long_line or sliver)
 
 
 def main_components(components: list[Component], width: int, height: int, on_canvas: bool) -> list[Component]:

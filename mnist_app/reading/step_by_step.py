@@ -13,7 +13,7 @@ from mnist_app.reading.mnist_style import (
     PEN_MARGIN,
     SIDE,
     detailed_strokes,
-    digit_region,
+    find_digit,
     find_ink,
     fit_box,
     ink_components,
@@ -48,8 +48,7 @@ def walk(source: object, skip: Collection[str] = ()) -> Walk:
     if unknown:
         raise ValueError(f"No step called {', '.join(sorted(unknown))}; these can be skipped: {', '.join(SKIPPABLE)}")
     picture = load_picture(source)
-    ink, components = ink_components(find_ink(picture))
-    region = digit_region(ink, components)
+    ink, region = find_digit(source, *ink_components(find_ink(picture)))
     crop = region_ink(ink, whole_picture(ink.level.shape, region) if "crop" in skip else region)
     strokes = detailed_strokes(crop)
     pen = strokes
