@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from mnist_app.storage.atomic import atomic_write_bytes
-from mnist_app.training.augment import augment_batch
+from mnist_app.training.augment import AugmentConfig, augment_batch
 from mnist_app.training.calibration import fit_temperature
 from mnist_app.training.data import Mnist, Splits, fingerprint
 from mnist_app.training.evaluate import as_batch, logits_of, loss_and_accuracy_of
@@ -44,6 +44,8 @@ class TrainConfig:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.0
     augment: bool = True
+    shear: float = AugmentConfig.shear  # the warps' largest shear: slanted handwriting
+    font_digits: int = 0  # drawings of each digit per development-split font mixed into training (font_digits.py)
     seed: int = 0
     eval_every: int = 0  # steps between validation checks; 0 means at the end of each epoch
     event_every: int = 20  # steps between progress events
@@ -206,7 +208,7 @@ def train_epoch(
         idx = order[b * shard.batch : (b + 1) * shard.batch]
         x, y = as_batch(data.train_images[idx]), data.train_labels[idx]
         if cfg.augment:
-            x = augment_batch(x, gen)
+            x = augment_batch(x, gen, AugmentConfig(shear=cfg.shear))
         lr = one_cycle_lr(progress.step, progress.total_steps, cfg.lr, cfg.warmup)
         loss, logits = train_step(net, optimizer, x, y, lr, cfg)
         progress.record(loss, logits, y, lr, time.perf_counter() - start)

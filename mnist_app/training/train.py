@@ -18,9 +18,10 @@ from tqdm import tqdm
 
 from mnist_app.storage.versions import ModelVersions
 from mnist_app.storage.weights import WeightsError, load_weights, save_weights
-from mnist_app.training.data import DATA_ENV, load_mnist, split_validation
+from mnist_app.training.data import DATA_ENV, Splits, load_mnist, split_validation
 from mnist_app.training.engine import TrainConfig, TrainEvent, run_metadata, train
 from mnist_app.training.evaluate import loss_and_accuracy
+from mnist_app.training.font_digits import NoFontsError, font_digits
 from mnist_app.training.models import MODELS, model_name
 
 VAL_SIZE = 5000
@@ -42,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=defaults.seed, help="decides the initial weights, the order and the warps")
     add("--label-smoothing", type=float, default=defaults.label_smoothing, help="label smoothing of the loss")
     add("--no-augment", action="store_true", help="train on the images as they are, unwarped")
+    add("--shear", type=float, default=defaults.shear, help="the augmentation's largest shear (slant)")
+    add("--font-digits", type=int, default=defaults.font_digits, metavar="N",
+        help="mix N drawings of each digit in each development-split handwriting font into training")
     add("--val-size", type=int, default=VAL_SIZE, help="training images held out to pick the best epoch")
     add("--threads", type=int, default=defaults.threads, help="CPU threads; 0: all cores, shared by the processes")
     add("--out", type=Path, metavar="PATH",
@@ -66,6 +70,13 @@ def initial_weights(path: Path, model: str) -> tuple[dict[str, torch.Tensor], di
     if model_name(meta["architecture"]) != model:
         raise WeightsError(f"{path} holds a {meta['architecture']!r} model, not --model {model!r}")
     return base.state_dict(), meta
+
+
+def with_font_digits(splits: Splits, per_digit: int, seed: int) -> Splits:
+    """The training split with drawings in the development-split fonts added; validation stays MNIST's own."""
+    images, labels = font_digits(per_digit, seed)
+    return Splits(torch.cat([splits.train_images, images]), torch.cat([splits.train_labels, labels]),
+                  splits.val_images, splits.val_labels)
 
 
 def checkpoint_path(out: Path | None, model: str) -> Path:
@@ -110,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = TrainConfig(
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
+        shear=args.shear, font_digits=args.font_digits,
     )
     initial_state, base_meta = None, None
     if args.init is not None:
@@ -119,6 +131,11 @@ def main(argv: list[str] | None = None) -> None:
             p.error(f"--init: {e}")
     mnist = load_mnist(args.data)
     splits = split_validation(mnist.train_images, mnist.train_labels, args.val_size, seed=0)
+    if cfg.font_digits:
+        try:
+            splits = with_font_digits(splits, cfg.font_digits, cfg.seed)
+        except NoFontsError as e:
+            p.error(f"--font-digits: {e}")
     checkpoint = checkpoint_path(args.out, cfg.model)
     if not args.resume:
         checkpoint.unlink(missing_ok=True)

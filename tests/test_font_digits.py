@@ -1,0 +1,54 @@
+"""Training digits in the development split's handwriting fonts (mnist_app/training/font_digits.py). Drawing them
+needs one such font: CI installs Debian's fonts-breip; elsewhere these tests are skipped with that reason."""
+
+import json
+
+import numpy as np
+import pytest
+
+from mnist_app.reading.predict import Predictor
+from mnist_app.testing import hands
+from mnist_app.testing.mnist_files import write_mnist
+from mnist_app.training import font_digits
+from mnist_app.training.train import main
+
+needs_breip = pytest.mark.skipif(
+    hands.font_path("breip") is None, reason="needs a development-split font: apt-get install -y fonts-breip"
+)
+
+
+def test_only_development_hands_are_drawn_for_training():
+    assert hands.split_of("breip") == "dev"
+    assert all(hands.split_of(h) == "dev" for h in font_digits.training_hands())
+
+
+@needs_breip
+def test_a_hands_digits_are_the_seeded_28x28s_the_model_is_shown_and_read_as_their_labels():
+    images, labels = font_digits.hand_digits("breip", per_digit=2, seed=0)
+    again, _ = font_digits.hand_digits("breip", per_digit=2, seed=0)
+    other, _ = font_digits.hand_digits("breip", per_digit=2, seed=1)
+    assert images.shape[1:] == (28, 28) and images.dtype == np.uint8 and np.array_equal(images, again)
+    assert not np.array_equal(images, other)
+    assert sorted(set(labels.tolist())) == list(range(10)) and len(labels) >= 18  # a drawing may be lost, not more
+    read = [p.digit for p in Predictor().classify(images / 255.0)]
+    assert np.mean(np.array(read) == labels) >= 0.8
+
+
+@needs_breip
+def test_the_cli_mixes_font_digits_into_training_and_records_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(font_digits.hands, "installed_hands", lambda split: ["breip"])  # one hand: a quick test
+    data = write_mnist(tmp_path / "data", n_train=600, n_test=100)
+    out = tmp_path / "w.safetensors"
+    main(["--data", str(data), "--model", "fast", "--epochs", "1", "--val-size", "100", "--threads", "2",
+          "--font-digits", "1", "--shear", "0.3", "--out", str(out)])
+    training = json.loads(out.with_suffix(".json").read_text())["training"]
+    assert training["font_digits"] == 1 and training["shear"] == 0.3
+
+
+def test_without_any_development_font_the_cli_says_which_are_missing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(font_digits.hands, "installed_hands", lambda split: [])
+    data = write_mnist(tmp_path / "data", n_train=300, n_test=100)
+    with pytest.raises(SystemExit):
+        main(["--data", str(data), "--model", "fast", "--epochs", "1", "--val-size", "100", "--font-digits", "1",
+              "--out", str(tmp_path / "w.safetensors")])
+    assert "--font-digits: no development-split handwriting font is installed" in capsys.readouterr().err
