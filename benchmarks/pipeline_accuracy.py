@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from mnist_app.reading.predict import NoDigitError, Prediction, Predictor
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.results import save_result
 from mnist_app.training.calibration import confidence_bins, expected_calibration_error
 from mnist_app.training.data import load_mnist

@@ -25,7 +25,7 @@ from PIL import Image, ImageFilter
 
 from mnist_app.reading.mnist_style import prepare_digit
 from mnist_app.reading.predict import Predictor
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.results import save_result
 
 

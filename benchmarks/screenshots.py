@@ -31,7 +31,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from mnist_app.reading.predict import Predictor
 from mnist_app.storage.corrections import CorrectionStore
 from mnist_app.storage.lessons import LessonStore
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.app_process import start_app
 from mnist_app.testing.browser import CHROMIUM_ARGS, PHONE, finger_draw, moved
 from mnist_app.web.classroom import CLASSROOM_PATH

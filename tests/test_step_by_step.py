@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from mnist_app.reading.step_by_step import SKIPPABLE
+from mnist_app.synthesis.render import drawn_sheet
 from mnist_app.testing.browser import APART, ONE_STROKE, moved, number
-from mnist_app.testing.render import drawn_sheet
 
 # A small 2, up and to the left of the middle of the sheet.
 OFF_CENTRE_TWO = drawn_sheet(moved(ONE_STROKE["2"], 0.3, (0.25, 0.25)), pen=10)

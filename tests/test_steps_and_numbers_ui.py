@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from mnist_app.reading.step_by_step import SKIPPABLE
+from mnist_app.synthesis.render import drawn_sheet
 from mnist_app.testing.browser import APART, ONE_STROKE, moved, number
-from mnist_app.testing.render import drawn_sheet
 from mnist_app.web import correction_row, number_view, steps_view, widgets
 from mnist_app.web.app import build_app
 

