@@ -21,6 +21,8 @@ from mnist_app.reading.segment import (
     digit_groups,
     find_components,
     group_around,
+    ink_runs,
+    join_runs,
     main_components,
     region_of,
 )
@@ -33,6 +35,8 @@ MASS_CENTRE = (14.0, 14.0)  # MNIST's mean centre of mass (row, column), measure
 DETAIL = 4  # stroke width is normalised at DETAIL times the final scale, then averaged down
 PEN_MARGIN = DETAIL * 3  # normalising the pen pads the strokes by this much: room for them to grow
 STROKE_WIDTH = 10.5  # MNIST's median stroke width at that scale (about 2.6 px in 28x28), as stroke_width measures it
+NARROWEST_LOOPED = 0.5  # width over height: MNIST's 0, 6, 8 and 9 are narrower only 1 time in 20
+COUNTER = (2 * DETAIL) ** 2  # a hole in the ink this big at that scale (2x2 px in 28x28) is a loop or a 4's triangle
 SMALL_DIGIT = 0.19  # of the working size: a photo's digit smaller than this is looked at again, closer
 LINE_SLOPES = np.tan(np.radians(np.arange(-6, 6.1, 0.25)))  # ruled lines of a page held a little askew
 
@@ -186,12 +190,47 @@ def stroke_width(mask: np.ndarray) -> float:
     return 2 * area / max(area - eroded, 1)
 
 
+def counters(mask: np.ndarray) -> int:
+    """The holes in the ink (the loops of 0, 6, 8, 9, the triangle of a 4) big enough to see in 28x28."""
+    h, w = mask.shape
+    rows, starts, ends = ink_runs(~mask)
+    labels = join_runs(rows, starts, ends, w)
+    area = np.bincount(labels, weights=ends - starts)
+    area[labels[(rows == 0) | (rows == h - 1) | (starts == 0) | (ends == w)]] = 0  # the paper around the digit
+    return int((area >= COUNTER).sum())
+
+
+def grow_keeping_counters(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """Grow the pen by up to `pixels`, stopping short of closing a counter: the narrow loops of a slanted 8 written
+    with a fine pen would fill in and read as a 1."""
+    grown = grow(mask, pixels)
+    holes = counters(mask)
+    while holes and pixels > 0 and counters(grown) < holes:
+        pixels -= 1
+        grown = grow(mask, pixels)
+    return grown
+
+
+def widen_narrow_loops(mask: np.ndarray) -> np.ndarray:
+    """A digit with counters, narrower than MNIST's looped digits, widened to their narrowest: fitted as it is, its
+    loops would be a pixel wide and blur shut."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if rows.size == 0:  # too faint to keep: fit_box says so
+        return mask
+    height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    if width >= NARROWEST_LOOPED * height or not counters(mask):
+        return mask
+    crop = Image.fromarray(mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    return np.asarray(crop.resize((round(NARROWEST_LOOPED * height), int(height)), Image.NEAREST))
+
+
 def normalise_stroke_width(mask: np.ndarray) -> np.ndarray:
-    """Thin canvas lines and fat brush strokes both become MNIST's pen, on a padded canvas."""
+    """Thin canvas lines and fat brush strokes both become MNIST's pen, on a padded canvas; thin lines' counters stay
+    open."""
     mask = np.pad(mask, PEN_MARGIN)
     change = round((STROKE_WIDTH - stroke_width(mask)) / 2)
     if change > 0:
-        mask = grow(mask, min(change, PEN_MARGIN))
+        mask = grow_keeping_counters(mask, min(change, PEN_MARGIN))
     elif change < 0:
         mask = ~grow(~mask, min(-change, PEN_MARGIN))
     return mask
@@ -235,7 +274,7 @@ def detailed_strokes(crop: np.ndarray) -> np.ndarray:
 
 def to_mnist(ink: Ink, region: Region) -> np.ndarray:
     """Crop the region, normalise stroke width, fit into 20x20 and centre by mass in 28x28."""
-    return place_by_mass(fit_box(normalise_stroke_width(detailed_strokes(region_ink(ink, region)))))
+    return place_by_mass(fit_box(normalise_stroke_width(widen_narrow_loops(detailed_strokes(region_ink(ink, region))))))
 
 
 def original_box(ink: Ink, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:

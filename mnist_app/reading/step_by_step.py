@@ -20,6 +20,7 @@ from mnist_app.reading.mnist_style import (
     normalise_stroke_width,
     place_by_mass,
     region_ink,
+    widen_narrow_loops,
 )
 from mnist_app.reading.segment import Region
 
@@ -52,8 +53,8 @@ def walk(source: object, skip: Collection[str] = ()) -> Walk:
     crop = region_ink(ink, whole_picture(ink.level.shape, region) if "crop" in skip else region)
     strokes = detailed_strokes(crop)
     pen = strokes
-    if "pen" not in skip:
-        pen = normalise_stroke_width(strokes)
+    if "pen" not in skip:  # a narrow looped digit is widened here too, but not the whole picture (it would crop it)
+        pen = normalise_stroke_width(strokes if "crop" in skip else widen_narrow_loops(strokes))
         if "crop" in skip:  # the margin the pen was given would shrink the picture around the digit
             pen = pen[PEN_MARGIN:-PEN_MARGIN, PEN_MARGIN:-PEN_MARGIN]
     box = fit_box(pen, crop="crop" not in skip)
