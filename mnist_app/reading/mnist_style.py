@@ -273,7 +273,8 @@ def detailed_strokes(crop: np.ndarray) -> np.ndarray:
 
 
 def to_mnist(ink: Ink, region: Region) -> np.ndarray:
-    """Crop the region, normalise stroke width, fit into 20x20 and centre by mass in 28x28."""
+    """Crop the region, widen a narrow looped digit, normalise the pen (keeping counters open), fit into 20x20 and
+    centre by mass in 28x28."""
     return place_by_mass(fit_box(normalise_stroke_width(widen_narrow_loops(detailed_strokes(region_ink(ink, region))))))
 
 
