@@ -1,6 +1,7 @@
 """Fine-tuning on MNIST + corrections through the training job, and the gate before deploying the result."""
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import gradio as gr
@@ -17,6 +18,7 @@ from mnist_app.training.data import Splits, load_mnist, split_validation
 from mnist_app.training.engine import TrainConfig, run_metadata, train
 from mnist_app.training.evaluate import logits_of, loss_and_accuracy
 from mnist_app.training.fine_tune import FineTune, deploy_refusal, fine_tune_config, repeats, with_corrections
+from mnist_app.training.recipes import RECIPES
 from mnist_app.web import admin_tab, context
 from mnist_app.web.auth import AdminAuth
 from mnist_app.web.jobs import TrainingJob
@@ -117,6 +119,8 @@ def test_the_fine_tune_keeps_the_bases_training_settings_with_fewer_epochs_and_a
     recipe = meta["started_from"]["training"]
     assert cfg.model == meta["architecture"] and cfg.label_smoothing == recipe["label_smoothing"] and cfg.augment
     assert cfg.epochs < recipe["epochs"] and cfg.lr < recipe["lr"] and cfg.threads == 0
+    quarter_hour = {"architecture": "crop24", "training": asdict(RECIPES["quarter-hour"])}
+    assert fine_tune_config(quarter_hour, epochs=1).clean_epochs == 0  # its one epoch is warped, not clean
 
 
 def gated(versions: ModelVersions, base_accuracy: float, accuracy: float) -> str:

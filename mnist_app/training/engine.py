@@ -44,6 +44,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.0
     augment: bool = True
+    clean_epochs: int = 0  # the last epochs see the training images unwarped, as MNIST's test digits are
     shear: float = AugmentConfig.shear  # the warps' largest shear: slanted handwriting
     font_digits: int = 0  # drawings of each digit per development-split font mixed into training (font_digits.py)
     seed: int = 0
@@ -200,6 +201,7 @@ def train_epoch(
     The order and the augmentation depend only on the seed and the epoch, so a resumed run repeats them."""
     gen = torch.Generator(device=data.train_images.device).manual_seed(cfg.seed * 100_003 + epoch)
     order = torch.randperm(len(data.train_images), generator=gen, device=gen.device)[shard.rank :: shard.world]
+    augment = cfg.augment and epoch < cfg.epochs - cfg.clean_epochs
     net.train()
     for b in range(progress.steps_per_epoch):
         if should_stop():
@@ -207,7 +209,7 @@ def train_epoch(
         start = time.perf_counter()
         idx = order[b * shard.batch : (b + 1) * shard.batch]
         x, y = as_batch(data.train_images[idx]), data.train_labels[idx]
-        if cfg.augment:
+        if augment:
             x = augment_batch(x, gen, AugmentConfig(shear=cfg.shear))
         lr = one_cycle_lr(progress.step, progress.total_steps, cfg.lr, cfg.warmup)
         loss, logits = train_step(net, optimizer, x, y, lr, cfg)

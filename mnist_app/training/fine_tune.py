@@ -44,10 +44,13 @@ def from_scratch_training(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def fine_tune_config(base_meta: dict[str, Any], epochs: int = EPOCHS, lr: float = LR) -> TrainConfig:
-    """The base model's own training settings (label smoothing, augmentation...) with fewer epochs and a lower lr."""
+    """The base model's own training settings (label smoothing, augmentation...) with fewer epochs and a lower lr.
+    Every epoch is warped: a recipe's clean last epochs would leave a short fine-tune with no augmentation at all."""
     known = {f.name for f in fields(TrainConfig)}
     training = {k: v for k, v in from_scratch_training(base_meta).items() if k in known}
-    return replace(TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr, threads=0)
+    return replace(
+        TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr, threads=0, clean_epochs=0
+    )
 
 
 def repeats(corrections: int, mnist_images: int, share: float) -> int:

@@ -3,11 +3,13 @@
     python -m mnist_app.training.train --data DIR --model compact --epochs 15   # a new version in the model store
     python -m mnist_app.training.train ... --out weights/shipped.safetensors      # or a file of its own
     python -m mnist_app.training.train ... --init weights/shipped.safetensors --epochs 1 --lr 0.002 --no-augment
+    python -m mnist_app.training.train --data DIR --recipe quarter-hour --seed 1   # a named recipe's settings
     torchrun --nproc_per_node 2 -m mnist_app.training.train ...   # the same, data-parallel
 """
 
 import argparse
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from mnist_app.training.engine import TrainConfig, TrainEvent, run_metadata, tra
 from mnist_app.training.evaluate import loss_and_accuracy
 from mnist_app.training.font_digits import NoFontsError, font_digits
 from mnist_app.training.models import MODELS, model_name
+from mnist_app.training.recipes import RECIPES
 
 VAL_SIZE = 5000
 
@@ -35,6 +38,8 @@ def parser() -> argparse.ArgumentParser:
     )
     add = p.add_argument
     add("--data", metavar="DIR", help=f"folder of MNIST IDX files (else ${DATA_ENV}, else a download)")
+    add("--recipe", choices=list(RECIPES),
+        help="start from a named recipe's settings (training/recipes.py); flags given as well override them")
     # model_name runs before the choices are checked: "default", the compact net's former name, still works.
     add("--model", type=model_name, choices=list(MODELS), default=defaults.model, help="architecture")
     add("--epochs", type=int, default=defaults.epochs, help="passes over the training split")
@@ -43,6 +48,8 @@ def parser() -> argparse.ArgumentParser:
     add("--seed", type=int, default=defaults.seed, help="decides the initial weights, the order and the warps")
     add("--label-smoothing", type=float, default=defaults.label_smoothing, help="label smoothing of the loss")
     add("--no-augment", action="store_true", help="train on the images as they are, unwarped")
+    add("--clean-epochs", type=int, default=defaults.clean_epochs, metavar="N",
+        help="the last N epochs train on the images unwarped")
     add("--shear", type=float, default=defaults.shear, help="the augmentation's largest shear (slant)")
     add("--font-digits", type=int, default=defaults.font_digits, metavar="N",
         help="mix N drawings of each digit in each development-split handwriting font into training")
@@ -113,15 +120,26 @@ def save(model: nn.Module, meta: dict[str, Any], out: Path | None) -> str:
     return f"version {version.id} ({version.path})"
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the arguments; a --recipe's settings become the defaults the other flags override."""
     p = parser()
     args = p.parse_args(argv)
+    if args.recipe:
+        recipe = asdict(RECIPES[args.recipe])
+        p.set_defaults(**{k: v for k, v in recipe.items() if p.get_default(k) is not None})
+        p.set_defaults(no_augment=not recipe["augment"])
+        args = p.parse_args(argv)
+    return p, args
+
+
+def main(argv: list[str] | None = None) -> None:
+    p, args = parse(argv)
     distributed = start_distributed()
     rank = dist.get_rank() if distributed else 0
     cfg = TrainConfig(
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
-        shear=args.shear, font_digits=args.font_digits,
+        shear=args.shear, font_digits=args.font_digits, clean_epochs=args.clean_epochs,
     )
     initial_state, base_meta = None, None
     if args.init is not None:
