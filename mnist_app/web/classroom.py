@@ -77,8 +77,14 @@ def classroom_page(ctx: AppContext, demo: gr.Blocks) -> None:
                     widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint), states, under=(steps,))
         with gr.Tab("Class wall", id="wall", elem_id="classroom-wall-tab") as wall_tab:
             wall_timer = lesson_wall(ctx)
-    for tab, refreshing in ((wall_tab, True), (canvas_tab, False)):  # the wall refreshes only while it is shown
-        tab.select(lambda on=refreshing: gr.Timer(active=on), None, wall_timer, api_visibility="private")
+    # The wall refreshes only while it is shown. The page selects the Canvas tab itself as it loads; the two selects
+    # run one at a time, in the order sent, so that a quick click on the wall is answered after that select and
+    # cannot be undone by it (a wall that never refreshed, once in CI).
+    for tab, refreshing in ((wall_tab, True), (canvas_tab, False)):
+        tab.select(
+            lambda on=refreshing: gr.Timer(active=on), None, wall_timer, api_visibility="private",
+            concurrency_id="wall-timer", concurrency_limit=1,
+        )
     demo.load(
         lambda: address_view(served_address(demo)), None, list(AddressView(address, qr)), api_visibility="private"
     )

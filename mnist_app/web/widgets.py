@@ -281,17 +281,18 @@ def follow_drawing(
     With a `seat`, its drawings also go on a running lesson's wall."""
     # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
     # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
-    # runs, later strokes wait as a single request with the newest drawing, so requests never pile up.
+    # runs, later strokes wait as a single request with the newest drawing, so requests never pile up. One event
+    # for the stroke and the Explain box, so that their answers come back in order: as two, a stroke's answer
+    # without the explanation could arrive after the box's and put back the plain view under a ticked box.
     spoken = live_region(f"{sketch.elem_id}-spoken")
     outputs = [*views, spoken, states.drawn]
     under_inputs = [c for extra in under for c in extra.inputs]
     under_outputs = [c for extra in under for c in extra.outputs]
-    for trigger in (sketch.change, explain.change):
-        trigger(
-            partial(read_stroke, ctx, list(under), seat is not None),
-            [sketch, explain, states.sheet, *(seat or ()), *under_inputs], [*outputs, *under_outputs],
-            trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
-        )
+    gr.on(
+        [sketch.change, explain.change], partial(read_stroke, ctx, list(under), seat is not None),
+        [sketch, explain, states.sheet, *(seat or ()), *under_inputs], [*outputs, *under_outputs],
+        trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
+    )
     clear.click(
         partial(clear_canvas, list(under)), [states.sheet, *under_inputs],
         [sketch, *outputs, states.sheet, *under_outputs], show_progress="hidden", api_visibility="private",
