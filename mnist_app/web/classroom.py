@@ -79,7 +79,7 @@ def classroom_page(ctx: AppContext, demo: gr.Blocks) -> None:
             wall_timer = lesson_wall(ctx)
     # The wall refreshes only while it is shown. The page selects the Canvas tab itself as it loads; the two selects
     # run one at a time, in the order sent, so that a quick click on the wall is answered after that select and
-    # cannot be undone by it (a wall that never refreshed, once in CI).
+    # cannot be undone by it (the likely cause of a wall that never refreshed in CI).
     for tab, refreshing in ((wall_tab, True), (canvas_tab, False)):
         tab.select(
             lambda on=refreshing: gr.Timer(active=on), None, wall_timer, api_visibility="private",
