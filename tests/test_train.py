@@ -142,10 +142,11 @@ def test_cli_saves_a_new_version_in_the_model_store_without_out(tmp_path, monkey
 def test_cli_trains_a_named_recipe_with_the_flags_given_on_top(tmp_path):
     data = write_mnist(tmp_path / "data", n_train=1200, n_test=300)
     out = tmp_path / "quick.safetensors"
-    main(["--data", str(data), "--recipe", "quarter-hour", "--epochs", "1", "--font-digits", "0", "--val-size", "200",
-          "--out", str(out)])
+    main(["--data", str(data), "--recipe", "quarter-hour-other-hands", "--epochs", "1", "--font-digits", "0",
+          "--val-size", "200", "--out", str(out)])
     training = json.loads(out.with_suffix(".json").read_text())["training"]
-    recipe = asdict(RECIPES["quarter-hour"])
+    recipe = asdict(RECIPES["quarter-hour-other-hands"])
+    assert recipe["epochs"] != 1 and recipe["font_digits"] != 0 and recipe["shear"] != TrainConfig.shear
     assert training["epochs"] == 1 and training["font_digits"] == 0  # the flags given win
     kept = ("model", "lr", "clean_epochs", "shear", "label_smoothing")  # the recipe's own
     assert {k: training[k] for k in kept} == {k: recipe[k] for k in kept}
