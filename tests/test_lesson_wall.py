@@ -41,10 +41,14 @@ def lessons(app_server) -> LessonStore:
 
 @pytest.fixture
 def presenter(browser, app_server):
-    """The projector's page: /classroom at 1920x1080, on its Class wall tab."""
+    """The projector's page: /classroom at 1920x1080, on its Class wall tab. The teacher opens the wall once the page
+    shows its address: the page selects its Canvas tab itself as it loads, which stops the wall's timer, and a click
+    on the wall answered before that select was undone by it (the likely cause of a wall that never refreshed, here
+    and in CI)."""
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     page.set_default_timeout(WAIT_MS)
     page.goto(app_server.url + CLASSROOM_PATH)
+    expect(page.locator("#classroom-address")).to_contain_text(app_server.url.rsplit(":", 1)[1])
     page.get_by_role("tab", name="Class wall").click()
     yield page
     page.close()

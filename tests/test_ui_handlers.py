@@ -67,7 +67,7 @@ def test_a_doubtful_reading_says_so_with_the_two_best_guesses():
 
 def test_clear_gives_back_a_white_sheet_with_no_ink_and_empties_the_prediction(ctx):
     cleared = widgets.clear_drawing(widgets.SHEET_WHITES[0])
-    sketch = cleared.sketch
+    sketch = widgets.blank_paper(cleared.sheet)  # what the page then loads into the canvas (web/canvas_sending.py)
     assert cleared.sheet == widgets.SHEET_WHITES[1]  # the other white: the next Clear swaps back
     assert (sketch["background"][..., :3] == cleared.sheet).all() and (sketch["background"][..., 3] == 255).all()
     assert widgets.clear_drawing(cleared.sheet).sheet == widgets.SHEET_WHITES[0]

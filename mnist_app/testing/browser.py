@@ -106,10 +106,11 @@ def open_app(page, url: str, canvas: str = "#canvas") -> None:
 
 
 def clear(page, button: str = "#clear") -> None:
-    """Press Clear and wait until the canvas has loaded the new blank sheet: loading it is a change, whose images
-    the canvas then sends (see open_app for why a test waits for it). Call it once the last stroke was answered:
-    the canvas sends nothing else then."""
-    with page.expect_request(sheet_upload, timeout=90_000):  # the page may still be re-sending the old canvas
+    """Press Clear and wait until the canvas is loading the new blank sheet: loading it is a change, whose images
+    the canvas then sends (see open_app for why a test waits for it). Loading the sheet and then its ink layer are
+    two changes; a stroke begun between the two may be read half-drawn first, then whole. Call it once the last
+    stroke was answered: the canvas sends nothing else then."""
+    with page.expect_request(sheet_upload, timeout=90_000):
         page.locator(button).click()
 
 

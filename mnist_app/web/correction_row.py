@@ -21,7 +21,7 @@ from mnist_app.storage.corrections import CorrectionStore
 from mnist_app.web.context import AppContext
 from mnist_app.web.refusals import failed, refused
 from mnist_app.web.wall_feed import answer_on_wall
-from mnist_app.web.widgets import a_digit
+from mnist_app.web.widgets import Drawn, a_digit
 
 CROP_MARGIN = 0.25  # of the digit's box on each side, in the thumbnail of an upload
 
@@ -104,6 +104,14 @@ def confirm_drawing(ctx: AppContext, sketch: dict | None, drawing: str | None = 
     return save(ctx, prediction, prediction.digit, canvas_picture(sketch), drawing)
 
 
+def on_drawn(
+    handler: Callable[..., CorrectionAnswer], ctx: AppContext, drawn: Drawn | None, *values: object,
+) -> CorrectionAnswer:
+    """A drawing's handler as the Draw tab's page calls it: with the Drawn it keeps of the drawing whose reading it
+    shows, in place of the canvas's value (the canvas is no input of a server event: web/canvas_sending.py)."""
+    return handler(ctx, None if drawn is None else drawn.sketch, *values)
+
+
 def correct_upload(ctx: AppContext, image_path: str | None, digit: object, position: object = None) -> CorrectionAnswer:
     """API /correct_upload: a photo and what one of its digits really is; saves a correction. `position` is the
     digit's place in the number read, 1 for the leftmost; by default the main (largest) digit."""
@@ -160,11 +168,14 @@ class CorrectionRow:
 def correction_row(
     ctx: AppContext, source: gr.components.Component, handler: Callable, prefix: str, api_name: str,
     fresh_start: Sequence[Any] = (), pick_place: bool = False, drawing: gr.State | None = None,
+    shown: gr.State | None = None,
 ) -> CorrectionRow:
     """The row under a prediction; `handler` gets the source's value, the picked digit and, with `pick_place`,
     which digit of a number the student corrects. The source's change and the `fresh_start` triggers (Clear)
     empty the note and the choice. With `drawing` (the Draw tab's key of the drawing on its canvas) the row has
-    "Right!", and the page's Save and Right! pass the key on, so that a lesson's wall shows the answer."""
+    "Right!", and the page's Save and Right! pass the key on, so that a lesson's wall shows the answer. With
+    `shown` (the Draw tab's Drawn state), the page's Save and Right! send the drawing whose reading the page shows
+    in place of the source's value (`on_drawn`); the API still takes the source's value."""
     # The note sits above the choices: after Save, the student is looking at the row, and on a phone the space
     # below the row is off screen.
     note = gr.Markdown(elem_id=f"{prefix}-correct-note", elem_classes="correct-note")
@@ -179,16 +190,18 @@ def correction_row(
             ) if drawing is not None else None
             save_button = gr.Button("Save correction", size="sm", elem_id=f"{prefix}-correct-save")
     key = [drawing] if drawing is not None else []  # a State: not a parameter of the API
-    inputs = [source, digit] + ([which] if which is not None else []) + key
+    on_page, page_handler = (source, handler) if shown is None else (shown, partial(on_drawn, handler))
+    inputs = [on_page, digit] + ([which] if which is not None else []) + key
     save_button.click(
-        partial(answer_on_page, partial(handler, ctx)), inputs, [note, digit], api_visibility="private",
+        partial(answer_on_page, partial(page_handler, ctx)), inputs, [note, digit], api_visibility="private",
     )
     # The API takes the place as a number: the Radio only accepts the choices a page was given.
     place = [gr.Number(visible=False, precision=0, label="position")] if which is not None else []
     gr.on([], partial(handler, ctx), [source, digit, *place], [note, digit], api_name=api_name)
     if right is not None:
+        page_confirm = confirm_drawing if shown is None else partial(on_drawn, confirm_drawing)
         right.click(
-            partial(answer_on_page, partial(confirm_drawing, ctx)), [source, *key], [note, digit],
+            partial(answer_on_page, partial(page_confirm, ctx)), [on_page, *key], [note, digit],
             api_visibility="private",
         )
         gr.on([], partial(confirm_drawing, ctx), source, [note, digit], api_name="confirm_drawing")

@@ -39,11 +39,11 @@ def draw_tab(ctx: AppContext) -> None:
                 height=240, elem_id="draw-seen", buttons=[], alt_text=SEEN_ALT,
             )
             explain = gr.Checkbox(label=widgets.EXPLAIN_LABEL, elem_id="draw-explain")
+            states = widgets.drawing_states()
             correction_row(
                 ctx, sketch, correct_drawing, "draw", "correct_drawing", fresh_start=[clear.click],
-                drawing=seat.drawing,
+                drawing=seat.drawing, shown=states.drawn,
             )
-    states = widgets.drawing_states()
     under = (number_view(ctx, sketch), steps_view(ctx, states.drawn, "draw"))
     widgets.follow_drawing(ctx, sketch, explain, clear, (label, seen, hint), states, seat, under)
     gr.on(

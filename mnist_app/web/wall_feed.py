@@ -19,8 +19,8 @@ from PIL import Image
 from mnist_app.reading.predict import Prediction
 from mnist_app.web.context import AppContext
 
-# How soon an open page learns that a lesson started or ended. Not sooner: every tick makes Gradio's front end
-# upload the canvas again (3 PNGs), and in headless Chromium 2 s ticks took a stroke's answer from 8.7 s to 12.4 s.
+# How soon an open page learns that a lesson started or ended. Not sooner: each tick is a request, 4 a second from a
+# class of 40. (Ticks once made the page upload the canvas again too: no longer, see web/canvas_sending.py.)
 NOTICE_REFRESH_S = 10.0
 NOTICE = "**Lesson on:** your drawings appear on the class screen, with no names."
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from mnist_app.reading.explain import close_runner_up, evidence_image, evidence_
 from mnist_app.reading.not_a_digit import NOT_A_DIGIT, drawing_doubt
 from mnist_app.reading.predict import InvalidImageError, NoDigitError, NumberReading, Prediction
 from mnist_app.web.accessibility import live_region, spoken_answer
+from mnist_app.web.canvas_sending import load_blank_sheets, sent_drawing, stroke_box
 from mnist_app.web.context import AppContext
 from mnist_app.web.refusals import refused
 from mnist_app.web.wall_feed import WallSeat, put_on_wall
@@ -61,13 +62,14 @@ class DrawingStates(NamedTuple):
     """The per-page states of a canvas's prediction (see `drawing_states`), for the views other modules add under
     a canvas."""
 
-    sheet: gr.State  # the white of the sheet on the canvas now (see SHEET_WHITES)
+    sheet: gr.Number  # the white of the sheet on the canvas now (see SHEET_WHITES); hidden, set by Clear
     drawn: gr.State  # the Drawn, or None
 
 
 def drawing_states() -> DrawingStates:
-    """A fresh canvas's states: the first sheet's white, nothing read yet."""
-    return DrawingStates(gr.State(SHEET_WHITES[0]), gr.State())
+    """A fresh canvas's states: the first sheet's white, nothing read yet. The sheet is a hidden number, not a
+    State, because its change loads the blank sheet into the canvas in the page (web/canvas_sending.py)."""
+    return DrawingStates(gr.Number(SHEET_WHITES[0], visible="hidden", precision=0), gr.State())
 
 
 class ViewUnder(NamedTuple):
@@ -82,9 +84,9 @@ class ViewUnder(NamedTuple):
 
 
 class ClearedCanvas(NamedTuple):
-    """Clear's outputs: a blank sheet, no prediction (`DrawingView`'s fields) and the new sheet's white."""
+    """Clear's outputs: no prediction (`DrawingView`'s fields) and the new sheet's white, whose blank sheet the page
+    then loads into the canvas."""
 
-    sketch: dict
     label: None = None
     seen: None = None
     hint: str = START_HINT
@@ -203,7 +205,7 @@ def show_drawing(
     except NoDigitError:
         return DrawingView()
     except (InvalidImageError, TypeError) as e:
-        return DrawingView(hint=f"**Cannot read the drawing:** {e}")
+        return cannot_read(e)
     drawn = Drawn(sketch, reading)
     if len(reading.digits) > 1:
         return number_drawn(drawn, explain)
@@ -220,6 +222,10 @@ def show_drawing(
     return DrawingView(
         label_value(prediction), pixelated(evidence_image(prediction.input28, evidence)), hint, spoken, drawn,
     )
+
+
+def cannot_read(error: Exception) -> DrawingView:
+    return DrawingView(hint=f"**Cannot read the drawing:** {error}")
 
 
 def number_drawn(drawn: Drawn, explain: bool) -> DrawingView:
@@ -242,7 +248,7 @@ def number_drawn(drawn: Drawn, explain: bool) -> DrawingView:
 def clear_drawing(sheet: int = SHEET_WHITES[0]) -> ClearedCanvas:
     """A blank sheet of the other white (see SHEET_WHITES), and no prediction."""
     white = SHEET_WHITES[1] if sheet == SHEET_WHITES[0] else SHEET_WHITES[0]
-    return ClearedCanvas(blank_paper(white), sheet=white)
+    return ClearedCanvas(sheet=white)
 
 
 def views_under(under: list[ViewUnder], drawn: Drawn | None, values: tuple) -> list:
@@ -255,11 +261,18 @@ def views_under(under: list[ViewUnder], drawn: Drawn | None, values: tuple) -> l
 
 
 def read_stroke(
-    ctx: AppContext, under: list[ViewUnder], seated: bool, sketch: dict | None, explain: bool, sheet: int, *values: Any,
+    ctx: AppContext, canvas: gr.Sketchpad, under: list[ViewUnder], seated: bool, stroke_id: str | None,
+    explain: bool, sheet: int, drawn: Drawn | None, *values: Any,
 ) -> tuple:
     """After each stroke, in one request: `show_drawing`'s view, then each view under the canvas, in the order of
-    `follow_drawing`'s outputs. `values`: the seat's drawing and lesson when `seated`, then the views' inputs."""
+    `follow_drawing`'s outputs. The drawing is the one `canvas` sent under `stroke_id`, or, when that was read
+    already (the Explain box changed), the one read last. `values`: the seat's drawing and lesson when `seated`,
+    then the views' inputs."""
     seat, values = (values[:2], values[2:]) if seated else ((), values)
+    try:
+        sketch = sent_drawing(canvas, stroke_id) or (drawn.sketch if drawn is not None else None)
+    except InvalidImageError as e:
+        return (*cannot_read(e), *views_under(under, None, values))
     view = show_drawing(ctx, sketch, explain, sheet, *seat)
     if view is STALE:
         return (*view, *(value for extra in under for value in extra.unchanged))
@@ -279,23 +292,27 @@ def follow_drawing(
     """Wire a canvas to its prediction, its "what the model sees" image and its hint (Draw tab, classroom view),
     to the views `under` it, and to a line a screen reader announces, laid out here: it takes no room on screen.
     With a `seat`, its drawings also go on a running lesson's wall."""
-    # `change`, not `input`: the Sketchpad fires `input` before it has uploaded the new stroke, so that event
-    # carries the previous drawing; `change` comes once the canvas is uploaded. always_last: while one prediction
-    # runs, later strokes wait as a single request with the newest drawing, so requests never pile up. One event
-    # for the stroke and the Explain box, so that their answers come back in order: as two, a stroke's answer
-    # without the explanation could arrive after the box's and put back the plain view under a ticked box.
+    # The canvas is never an input or output of a server event (web/canvas_sending.py): a stroke reaches the server
+    # as the id its images were sent under, and Clear's blank sheet is loaded in the page. The canvas's `change`,
+    # not `input`, passes the id on: the Sketchpad fires `input` before it has sent the new stroke. always_last:
+    # while one prediction runs, later strokes wait as a single request with the newest drawing, so requests never
+    # pile up. One event for the stroke and the Explain box, so that their answers come back in order: as two, a
+    # stroke's answer without the explanation could arrive after the box's and put back the plain view under a
+    # ticked box.
     spoken = live_region(f"{sketch.elem_id}-spoken")
+    stroke = stroke_box(sketch)
+    load_blank_sheets(states.sheet, sketch, {white: blank_paper(white) for white in SHEET_WHITES})
     outputs = [*views, spoken, states.drawn]
     under_inputs = [c for extra in under for c in extra.inputs]
     under_outputs = [c for extra in under for c in extra.outputs]
     gr.on(
-        [sketch.change, explain.change], partial(read_stroke, ctx, list(under), seat is not None),
-        [sketch, explain, states.sheet, *(seat or ()), *under_inputs], [*outputs, *under_outputs],
+        [stroke.change, explain.change], partial(read_stroke, ctx, sketch, list(under), seat is not None),
+        [stroke, explain, states.sheet, states.drawn, *(seat or ()), *under_inputs], [*outputs, *under_outputs],
         trigger_mode="always_last", show_progress="hidden", api_visibility="private", concurrency_id="predict",
     )
     clear.click(
         partial(clear_canvas, list(under)), [states.sheet, *under_inputs],
-        [sketch, *outputs, states.sheet, *under_outputs], show_progress="hidden", api_visibility="private",
+        [*outputs, states.sheet, *under_outputs], show_progress="hidden", api_visibility="private",
     )
 
 
