@@ -46,8 +46,9 @@ def focused(page, selector: str) -> bool:
 
 def serious_violations(page) -> list[str]:
     """axe-core's serious and critical findings on the page as it is: the rule, and where. It looks once Gradio's
-    dropdown lists have stopped fading in or out (tabbing through a dropdown opens its list): mid-fade, the batch
-    size's list measured 4.29:1 (#78787a on #fcfcfc, its text at part opacity) and failed CI twice."""
+    dropdown lists have stopped fading in or out (tabbing through a dropdown opens its list): the batch size's list
+    once measured 4.29:1 (#78787a on #fcfcfc, where the list's colour is the body text: most likely its text at part
+    opacity, mid-fade), which failed CI twice."""
     page.wait_for_function(
         "() => document.getAnimations().every(a => !a.effect?.target?.closest?.('.options'))", timeout=30_000,
     )
