@@ -34,9 +34,10 @@ from mnist_app.storage.lessons import LessonStore
 from mnist_app.synthesis import render
 from mnist_app.testing.app_process import start_app
 from mnist_app.testing.browser import CHROMIUM_ARGS, PHONE, finger_draw, moved
+from mnist_app.testing.drawings import drawn_on
 from mnist_app.web.classroom import CLASSROOM_PATH
 from mnist_app.web.lan_address import lan_ip
-from mnist_app.web.widgets import CANVAS_SIZE, blank_paper
+from mnist_app.web.widgets import blank_paper
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -147,14 +148,6 @@ def phone_screenshot(browser: Browser, url: str) -> None:
     phone.close()
 
 
-def sketch_of(image: np.ndarray, rng: np.random.Generator) -> dict:
-    """An MNIST digit drawn on the Draw tab's white sheet, as the Sketchpad sends it."""
-    ink = render.canvas(image, rng, size=CANVAS_SIZE)[..., 3]
-    composite = np.full((CANVAS_SIZE, CANVAS_SIZE, 4), 255, np.uint8)
-    composite[..., :3] -= ink[..., None]
-    return {**blank_paper(), "composite": composite}
-
-
 def fill_wall(home: Path, images: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
     """A lesson of 20 drawings, 4 of them misread, put on the wall as the Draw tab does; all but 3 answered (Right!
     or a correction) as their students would. The (drawn, read) of a misread one, for the matrix's cell to click."""
@@ -165,7 +158,7 @@ def fill_wall(home: Path, images: np.ndarray, labels: np.ndarray) -> tuple[int, 
     for index in rng.permutation(len(images)):
         if len(read_right) == 16 and len(misread) == 4:
             break
-        sketch = sketch_of(images[index].reshape(28, 28).astype(np.uint8), rng)
+        sketch = drawn_on(blank_paper(), images[index].reshape(28, 28).astype(np.uint8), rng)
         prediction = predictor.predict(sketch)
         chosen = read_right if prediction.digit == labels[index] else misread
         if len(chosen) < (16 if chosen is read_right else 4):

