@@ -4,12 +4,13 @@ Clear), and for an open page that nobody draws on. Debian's Chromium on `python 
     python benchmarks/browser_stroke_cost.py                       # 20 one-stroke digits, Clear between
     python benchmarks/browser_stroke_cost.py --app OLD/app.py      # another checkout's app, for a before/after
 
-The page opens and settles; the server's CPU is read for 20 s with the page open and nobody drawing (the lesson
-notice's timer ticks every 10 s), then for the digits: each drawn in one stroke, its answer awaited, then Clear.
-The page's POST requests are counted by kind (Gradio's `upload`, the canvas editor's `component_server`, a queued
-event's `queue/join`, an unqueued event's `run`). Server CPU for a digit is the process's CPU over the digits,
-less the idle page's rate for as long, divided by the digits. The benchmark (its
-script and Chromium) shares the machine with the server: figures are for comparing runs on one machine.
+The page opens and settles (its requests until then are the page load's); the server's CPU is read for 20 s with
+the page open and nobody drawing (the lesson notice's timer ticks every 10 s), then for the digits: each drawn in
+one stroke, its answer awaited, then Clear. The page's POST requests are counted by kind (Gradio's `upload`, the
+canvas editor's `component_server`, a queued event's `queue/join`, an unqueued event's `run`). Server CPU for a
+digit is the process's CPU over the digits, less the idle page's rate for as long, divided by the digits. The
+benchmark (its script and Chromium) shares the machine with the server: figures are for comparing runs on one
+machine.
 Writes benchmarks/results/browser_stroke_cost.json; its last line printed is the same JSON.
 """
 
@@ -70,12 +71,14 @@ def measure(app: Path, digits: str) -> dict:
         process.terminate()
         process.wait(timeout=30)
     idle_rate = idle_cpu / idle_s
-    per_phase = {p: {kind: n for (q, kind), n in sorted(counts.items()) if q == p} for p in ("idle", "digits")}
+    phases = ("settling", "idle", "digits")
+    per_phase = {p: {kind: n for (q, kind), n in sorted(counts.items()) if q == p} for p in phases}
     return {
         "app": str(app),
         "digits": len(digits),
         "read_right": len(digits) - len(misread),
         "misread": misread,
+        "page_load": {"requests": per_phase["settling"]},  # from opening it to 5 s after the pen appeared
         "idle_page": {"seconds": round(idle_s, 1), "server_cpu_ms_per_s": round(1000 * idle_rate, 1),
                       "requests": per_phase["idle"]},
         "digits_drawn": {  # each: one stroke, its answer, Clear

@@ -2,7 +2,9 @@
 
 import math
 import shutil
+from collections.abc import Callable
 from itertools import pairwise
+from typing import Any
 
 CHROMIUM = shutil.which("chromium")
 NO_CHROMIUM = "needs Debian's chromium (apt-get install chromium chromium-driver)"
@@ -96,11 +98,25 @@ def sheet_upload(request) -> bool:
     return "component_server" in request.url
 
 
+def nth(n: int, matches: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """A predicate true at the `n`-th request (or response) that `matches`, for page.expect_request (_response)."""
+    seen = 0
+
+    def is_nth(request) -> bool:
+        nonlocal seen
+        seen += matches(request)
+        return seen == n
+
+    return is_nth
+
+
 def open_app(page, url: str, canvas: str = "#canvas") -> None:
-    """Open the page and wait until the canvas holds its whole value, the empty ink layer included: a stroke drawn
-    before that layer arrives is drawn on a layer the loading then replaces. A person takes longer than that to
-    start drawing; a test does not."""
-    with page.expect_request(sheet_upload):
+    """Open the page and wait until the canvas holds its whole value, the empty ink layer included, and its editor
+    has sent it: loading the layer is two changes, each sent (three files each: the sheet, the layer, the
+    composite), and the second send is over once the server has answered its files. A stroke drawn before the
+    layer arrives is drawn on a layer the loading then replaces; one ended while the editor still sends is read
+    twice (docs/architecture.md). A person takes longer than that to start drawing; a test does not."""
+    with page.expect_response(nth(2 * 3, lambda response: sheet_upload(response.request))):
         page.goto(url)
     wait_for_pen(page, canvas)
 

@@ -6,7 +6,7 @@ storage; nothing imports it.
 
 import gradio as gr
 
-from mnist_app.web import accessibility, upload_tab
+from mnist_app.web import accessibility, canvas_sending, upload_tab
 from mnist_app.web.admin_tab import admin_tab
 from mnist_app.web.classroom import CLASSROOM_PATH, classroom_page
 from mnist_app.web.context import AppContext
@@ -89,7 +89,7 @@ HEAD = """<style>
   #draw-label .confidence-set { margin-bottom: 0; }
 }
 </style>"""
-HEAD += accessibility.HEAD + upload_tab.HEAD
+HEAD += accessibility.HEAD + upload_tab.HEAD + canvas_sending.HEAD
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:

@@ -7,11 +7,15 @@ answers by encoding its images and uploading them anew. With the canvas an input
 stroke cost the server about 30 uploads, and each tick of the lesson-notice timer 9 (docs/results.md, "Uploads a
 browser stroke costs").
 
-So a stroke goes in two steps. The canvas's `change` runs in the page alone (`STROKE_ID_JS`): the editor has just
+So a stroke goes in two steps. The canvas's `change` runs in the page alone (`stroke_id_js`): the editor has just
 sent the stroke's images to its own server function, and this passes the id it sent them under to a hidden
 textbox, whose change is the server event; the server reads the images by that id (`sent_drawing`). Clear's server
 event sets a hidden number to the new sheet's white, and that number's change, in the page alone, loads the blank
 sheet into the canvas (`blank_sheet_js`).
+
+Until a person first draws on a canvas (or presses one of its buttons), its sends are not passed on: they are its
+editor loading the page's blank sheet. Loading it is two changes, of which the Sketchpad drops the first; passed
+on, the second cost a prediction of the empty sheet on every page load (docs/architecture.md).
 """
 
 import base64
@@ -25,14 +29,34 @@ from PIL import Image
 
 from mnist_app.reading.predict import InvalidImageError
 
-# The Sketchpad's value in the page just after it sent a stroke is {"id": ...}; anything else leaves the box as it is.
-STROKE_ID_JS = "(value) => (typeof value?.id === 'string' ? value.id : undefined)"
+CANVAS_CLASS = "drawing-canvas"  # the canvases whose strokes are sent this way (widgets.drawing_canvas)
+# The page's record of the canvases a person has drawn on: a press that began on one and has ended (a stroke, or a
+# click on its Undo), or a key pressed in it. A stroke ends with the pointer's release, before the editor sends it.
+HEAD = f"""<script>
+window.drawnOn = new Set();
+(() => {{
+  let pressed = null;
+  const canvasOf = event => event.target.closest?.('.{CANVAS_CLASS}')?.id;
+  document.addEventListener('pointerdown', event => {{ pressed = canvasOf(event); }}, true);
+  for (const end of ['pointerup', 'pointercancel']) document.addEventListener(end, () => {{
+    if (pressed) window.drawnOn.add(pressed);
+    pressed = null;
+  }}, true);
+  document.addEventListener('keydown', event => {{ if (canvasOf(event)) window.drawnOn.add(canvasOf(event)); }}, true);
+}})();
+</script>"""
+
+
+def stroke_id_js(elem_id: str) -> str:
+    """The page's function from the Sketchpad's value to the stroke box's: just after the canvas sent a stroke its
+    value is {"id": ...}, passed on once a person has drawn on it; anything else leaves the box as it is."""
+    return f"(value) => (typeof value?.id === 'string' && window.drawnOn.has('{elem_id}') ? value.id : undefined)"
 
 
 def stroke_box(sketch: gr.Sketchpad) -> gr.Textbox:
     """A hidden textbox that gets the id of each stroke the canvas sends: its `change` is the stroke's event."""
     box = gr.Textbox(visible="hidden", elem_id=f"{sketch.elem_id}-stroke")
-    sketch.change(None, sketch, box, js=STROKE_ID_JS, show_progress="hidden", api_visibility="private")
+    sketch.change(None, sketch, box, js=stroke_id_js(sketch.elem_id), show_progress="hidden", api_visibility="private")
     return box
 
 

@@ -13,7 +13,7 @@ from mnist_app.reading.explain import close_runner_up, evidence_image, evidence_
 from mnist_app.reading.not_a_digit import NOT_A_DIGIT, drawing_doubt
 from mnist_app.reading.predict import InvalidImageError, NoDigitError, NumberReading, Prediction
 from mnist_app.web.accessibility import live_region, spoken_answer
-from mnist_app.web.canvas_sending import load_blank_sheets, sent_drawing, stroke_box
+from mnist_app.web.canvas_sending import CANVAS_CLASS, load_blank_sheets, sent_drawing, stroke_box
 from mnist_app.web.context import AppContext
 from mnist_app.web.refusals import refused
 from mnist_app.web.wall_feed import WallSeat, put_on_wall
@@ -125,6 +125,7 @@ def drawing_canvas(elem_id: str, height: int | str) -> gr.Sketchpad:
         type="numpy",
         label="Canvas",
         elem_id=elem_id,
+        elem_classes=[CANVAS_CLASS],
     )
 
 
