@@ -68,9 +68,12 @@ def test_a_stroke_sent_from_the_sheet_before_clear_changes_nothing(ctx):
 
 def test_clear_loads_the_blank_sheet_of_the_new_white_in_the_page():
     """The page's function maps each white to a sheet of that white with one empty ink layer, carried in the page
-    (data: URLs): the server's `show_drawing` tells the sheets apart by that white."""
-    js = canvas_sending.blank_sheet_js({white: widgets.blank_paper(white) for white in widgets.SHEET_WHITES})
-    values = json.loads(re.fullmatch(r"\(white\) => \((.*)\)\[String\(white\)\]", js).group(1))
+    (data: URLs): the server's `show_drawing` tells the sheets apart by that white. Until the next stroke the
+    canvas's sends are the loading of that sheet, not passed on (test_browser.py)."""
+    sheets = {white: widgets.blank_paper(white) for white in widgets.SHEET_WHITES}
+    js = canvas_sending.blank_sheet_js("canvas", sheets)
+    pattern = r"\(white\) => \{ window\.drawnOn\.delete\('canvas'\); return \((.*)\)\[String\(white\)\]; \}"
+    values = json.loads(re.fullmatch(pattern, js).group(1))
     assert sorted(values) == sorted(str(white) for white in widgets.SHEET_WHITES)
     for white, value in values.items():
         background, layers = decode(value["background"]), [decode(f) for f in value["layers"]]

@@ -110,23 +110,27 @@ def nth(n: int, matches: Callable[[Any], bool]) -> Callable[[Any], bool]:
     return is_nth
 
 
+def sheet_loaded(page, timeout_ms: float = 90_000):
+    """A context whose action gives the canvas a blank sheet (opening the page, Clear); on leaving it, the canvas's
+    editor holds the sheet and its empty ink layer and has sent them: loading the layer is two changes, each sent
+    (three files each: the sheet, the layer, the composite), and the second send is over once the server has
+    answered its files. A stroke drawn before the layer arrives is drawn on a layer the loading then replaces; one
+    that ends while the editor still sends is read twice, half-drawn first (docs/architecture.md). A person takes
+    longer than that to start drawing; a test does not."""
+    return page.expect_response(nth(2 * 3, lambda response: sheet_upload(response.request)), timeout=timeout_ms)
+
+
 def open_app(page, url: str, canvas: str = "#canvas") -> None:
-    """Open the page and wait until the canvas holds its whole value, the empty ink layer included, and its editor
-    has sent it: loading the layer is two changes, each sent (three files each: the sheet, the layer, the
-    composite), and the second send is over once the server has answered its files. A stroke drawn before the
-    layer arrives is drawn on a layer the loading then replaces; one ended while the editor still sends is read
-    twice (docs/architecture.md). A person takes longer than that to start drawing; a test does not."""
-    with page.expect_response(nth(2 * 3, lambda response: sheet_upload(response.request))):
+    """Open the page; return once its canvas holds its blank sheet (see sheet_loaded) and the pen is selected."""
+    with sheet_loaded(page):
         page.goto(url)
     wait_for_pen(page, canvas)
 
 
 def clear(page, button: str = "#clear") -> None:
-    """Press Clear and wait until the canvas is loading the new blank sheet: loading it is a change, whose images
-    the canvas then sends (see open_app for why a test waits for it). Loading the sheet and then its ink layer are
-    two changes; a stroke begun between the two may be read half-drawn first, then whole. Call it once the last
+    """Press Clear; return once the canvas holds the new blank sheet (see sheet_loaded). Call it once the last
     stroke was answered: the canvas sends nothing else then."""
-    with page.expect_request(sheet_upload, timeout=90_000):
+    with sheet_loaded(page):
         page.locator(button).click()
 
 

@@ -13,9 +13,10 @@ textbox, whose change is the server event; the server reads the images by that i
 event sets a hidden number to the new sheet's white, and that number's change, in the page alone, loads the blank
 sheet into the canvas (`blank_sheet_js`).
 
-Until a person first draws on a canvas (or presses one of its buttons), its sends are not passed on: they are its
-editor loading the page's blank sheet. Loading it is two changes, of which the Sketchpad drops the first; passed
-on, the second cost a prediction of the empty sheet on every page load (docs/architecture.md).
+Until a person draws on a blank sheet (or presses one of the canvas's buttons), the canvas's sends are not passed
+on: they are its editor loading that sheet, on opening the page and after Clear. Loading it is two changes, each
+sent; passed on, they cost a prediction of the empty sheet on every page load (the Sketchpad drops the first change
+after it mounts) and two on every Clear (docs/architecture.md).
 """
 
 import base64
@@ -30,8 +31,9 @@ from PIL import Image
 from mnist_app.reading.predict import InvalidImageError
 
 CANVAS_CLASS = "drawing-canvas"  # the canvases whose strokes are sent this way (widgets.drawing_canvas)
-# The page's record of the canvases a person has drawn on: a press that began on one and has ended (a stroke, or a
-# click on its Undo), or a key pressed in it. A stroke ends with the pointer's release, before the editor sends it.
+# The page's record of the canvases a person has drawn on since their blank sheet was loaded: a press that began on
+# one and has ended (a stroke, or a click on its Undo), or a key pressed in it. A stroke ends with the pointer's
+# release, before the editor sends it. Loading a blank sheet takes the canvas off the record (blank_sheet_js).
 HEAD = f"""<script>
 window.drawnOn = new Set();
 (() => {{
@@ -84,9 +86,10 @@ def png_file_data(image: np.ndarray) -> dict:
             "meta": {"_type": "gradio.FileData"}}
 
 
-def blank_sheet_js(sheets: dict[int, dict]) -> str:
+def blank_sheet_js(elem_id: str, sheets: dict[int, dict]) -> str:
     """The page's function from a sheet's white to the canvas's value for that blank sheet (`sheets`: white ->
-    the Sketchpad's value, numpy images), for the hidden sheet number's change."""
+    the Sketchpad's value, numpy images), for the hidden sheet number's change; the canvas counts as not drawn on
+    until the next stroke."""
     values = {
         str(white): {
             "background": png_file_data(sheet["background"]),
@@ -96,9 +99,10 @@ def blank_sheet_js(sheets: dict[int, dict]) -> str:
         }
         for white, sheet in sheets.items()
     }
-    return f"(white) => ({json.dumps(values)})[String(white)]"
+    return f"(white) => {{ window.drawnOn.delete('{elem_id}'); return ({json.dumps(values)})[String(white)]; }}"
 
 
 def load_blank_sheets(sheet: gr.Number, sketch: gr.Sketchpad, sheets: dict[int, dict]) -> None:
     """Whenever the server sets `sheet` (Clear), the page loads that white's blank sheet into the canvas."""
-    sheet.change(None, sheet, sketch, js=blank_sheet_js(sheets), show_progress="hidden", api_visibility="private")
+    js = blank_sheet_js(sketch.elem_id, sheets)
+    sheet.change(None, sheet, sketch, js=js, show_progress="hidden", api_visibility="private")
