@@ -25,6 +25,7 @@ from playwright.sync_api import expect, sync_playwright
 from mnist_app.testing.app_process import start_app
 from mnist_app.testing.browser import ONE_STROKE, clear, draw, headline, launch, open_app
 from mnist_app.testing.results import save_result
+from mnist_app.testing.students import cpu_seconds
 
 DIGITS = "17024693581702469358"  # 20 one-stroke digits
 FIRST_STROKE_DIGITS = "107"
@@ -49,16 +50,9 @@ new MutationObserver(() => {
 ANSWERED_SINCE_STROKE = "() => strokeTiming.text && strokeTiming.answered > strokeTiming.up"
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU of these processes so far (Linux /proc); gone ones count nothing."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / 100  # clock ticks: 100 a second on Linux
+def cpu_seconds_of(pids: list[int]) -> float:
+    """User + system CPU of these processes so far; gone ones count nothing."""
+    return sum(cpu_seconds(pid) or 0.0 for pid in pids)
 
 
 def chromium_pids() -> list[int]:
@@ -118,11 +112,11 @@ def main() -> None:
             page.add_init_script(TIMING_SCRIPT)
             open_app(page, url)
             browser_pids = chromium_pids()
-            cpu_before = cpu_seconds([server.pid]), cpu_seconds(browser_pids)
+            cpu_before = cpu_seconds_of([server.pid]), cpu_seconds_of(browser_pids)
             started = time.monotonic()
             readings = stroke_to_answer(page)
             wall_s = time.monotonic() - started
-            server_cpu, browser_cpu = (cpu_seconds(p) - before for p, before in
+            server_cpu, browser_cpu = (cpu_seconds_of(p) - before for p, before in
                                        zip(([server.pid], browser_pids), cpu_before, strict=True))
             page.close()
             fresh = first_strokes(browser, url)

@@ -44,7 +44,10 @@ window.drawnOn = new Set();
     if (pressed) window.drawnOn.add(pressed);
     pressed = null;
   }}, true);
-  document.addEventListener('keydown', event => {{ if (canvasOf(event)) window.drawnOn.add(canvasOf(event)); }}, true);
+  document.addEventListener('keydown', event => {{
+    const canvas = canvasOf(event);
+    if (canvas) window.drawnOn.add(canvas);
+  }}, true);
 }})();
 </script>"""
 
