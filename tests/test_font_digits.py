@@ -10,6 +10,7 @@ from mnist_app.reading.predict import Predictor
 from mnist_app.synthesis import hands
 from mnist_app.testing.mnist_files import write_mnist
 from mnist_app.training import font_digits
+from mnist_app.training.data import NOT_A_DIGIT
 from mnist_app.training.train import main
 
 needs_breip = pytest.mark.skipif(
@@ -24,9 +25,9 @@ def test_only_development_hands_are_drawn_for_training():
 
 @needs_breip
 def test_a_hands_digits_are_the_seeded_28x28s_the_model_is_shown_and_read_as_their_labels():
-    images, labels = font_digits.hand_digits("breip", per_digit=2, seed=0)
-    again, _ = font_digits.hand_digits("breip", per_digit=2, seed=0)
-    other, _ = font_digits.hand_digits("breip", per_digit=2, seed=1)
+    images, labels = font_digits.hand_drawings("breip", "0123456789", 2, seed=0)
+    again, _ = font_digits.hand_drawings("breip", "0123456789", 2, seed=0)
+    other, _ = font_digits.hand_drawings("breip", "0123456789", 2, seed=1)
     assert images.shape[1:] == (28, 28) and images.dtype == np.uint8 and np.array_equal(images, again)
     assert not np.array_equal(images, other)
     assert sorted(set(labels.tolist())) == list(range(10)) and len(labels) >= 18  # a drawing may be lost, not more
@@ -35,14 +36,22 @@ def test_a_hands_digits_are_the_seeded_28x28s_the_model_is_shown_and_read_as_the
 
 
 @needs_breip
+def test_a_hands_letters_are_drawn_as_not_digits_leaving_out_those_written_as_0_and_1():
+    images, labels = font_digits.hand_drawings("breip", font_digits.NOT_DIGIT_LETTERS, 1, seed=0)
+    assert len(labels) >= 40 and set(labels.tolist()) == {NOT_A_DIGIT} and images.shape[1:] == (28, 28)
+    taught = set(font_digits.NOT_DIGIT_LETTERS)
+    assert not set("OoIl") & taught and {"A", "S", "g"} <= taught
+
+
+@needs_breip
 def test_the_cli_mixes_font_digits_into_training_and_records_it(tmp_path, monkeypatch):
     monkeypatch.setattr(font_digits.hands, "installed_hands", lambda split: ["breip"])  # one hand: a quick test
     data = write_mnist(tmp_path / "data", n_train=600, n_test=100)
     out = tmp_path / "w.safetensors"
     main(["--data", str(data), "--model", "fast", "--epochs", "1", "--val-size", "100", "--threads", "2",
-          "--font-digits", "1", "--shear", "0.3", "--out", str(out)])
+          "--font-digits", "1", "--font-letters", "1", "--shear", "0.3", "--out", str(out)])
     training = json.loads(out.with_suffix(".json").read_text())["training"]
-    assert training["font_digits"] == 1 and training["shear"] == 0.3
+    assert training["font_digits"] == 1 and training["font_letters"] == 1 and training["shear"] == 0.3
 
 
 def test_without_any_development_font_the_cli_says_which_are_missing(tmp_path, monkeypatch, capsys):
@@ -51,4 +60,4 @@ def test_without_any_development_font_the_cli_says_which_are_missing(tmp_path, m
     with pytest.raises(SystemExit):
         main(["--data", str(data), "--model", "fast", "--epochs", "1", "--val-size", "100", "--font-digits", "1",
               "--out", str(tmp_path / "w.safetensors")])
-    assert "--font-digits: no development-split handwriting font is installed" in capsys.readouterr().err
+    assert "--font-digits/--font-letters: no development-split handwriting font is installed" in capsys.readouterr().err

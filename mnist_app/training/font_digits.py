@@ -3,8 +3,12 @@ drawn the ways people give digits to the app and prepared by the app's own pipel
 it will be shown. Only "dev" hands are ever drawn here: the report split's hands stay unseen.
 
 Small digits on ruled paper are left out: there the pipeline, not the net, decides whether the digit is found.
+
+The same hands' letters are drawn too, labelled NOT_A_DIGIT: the engine trains the net towards even odds on them, so
+that it learns to be unsure of what is not a digit (outlier exposure).
 """
 
+import string
 from multiprocessing import get_context
 
 import numpy as np
@@ -13,28 +17,34 @@ import torch
 from mnist_app.reading import mnist_style
 from mnist_app.reading.decode import NoDigitError
 from mnist_app.synthesis import hands
+from mnist_app.training.data import NOT_A_DIGIT
 
 TRAINING_STYLES = ("canvas", "white canvas", "glyph", "outlined", "photo", "chalk")
+# O and I (and l) are how most hands write 0 and 1: taught as not digits, they would teach doubt of those digits.
+NOT_DIGIT_LETTERS = "".join(c for c in string.ascii_letters if c not in "OoIl")
 
 
 class NoFontsError(RuntimeError):
     """None of the development split's fonts is installed."""
 
 
-def hand_digits(hand: str, per_digit: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """`per_digit` seeded drawings of each digit in `hand`, as the 28x28 uint8 images the model is shown."""
+def hand_drawings(hand: str, characters: str, per_character: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """`per_character` seeded drawings of each character in `hand`, as the 28x28 uint8 images the model is shown,
+    and their labels: the digit, or NOT_A_DIGIT."""
     hand_number = sorted(hands.FONTS).index(hand)  # seeds follow the hand's name, not which fonts are installed
     images, labels = [], []
-    for digit in range(10):
-        for variant in range(per_digit):
-            rng = np.random.default_rng([seed, hand_number, digit, variant])
+    for character in characters:
+        # A digit's key is the digit itself, as before letters were drawn: the same seed draws the same digits.
+        key = int(character) if character.isdigit() else 1000 + ord(character)
+        for variant in range(per_character):
+            rng = np.random.default_rng([seed, hand_number, key, variant])
             style = TRAINING_STYLES[int(rng.integers(len(TRAINING_STYLES)))]
             try:
-                input28, _ = mnist_style.prepare_digit(hands.draw(style, hands.glyph(hand, str(digit), rng), rng))
+                input28, _ = mnist_style.prepare_digit(hands.draw(style, hands.glyph(hand, character, rng), rng))
             except NoDigitError:
                 continue
             images.append(np.round(input28 * 255).astype(np.uint8))
-            labels.append(digit)
+            labels.append(int(character) if character.isdigit() else NOT_A_DIGIT)
     return np.stack(images), np.array(labels, np.int64)
 
 
@@ -43,14 +53,19 @@ def training_hands() -> list[str]:
     return hands.installed_hands("dev")
 
 
-def font_digits(per_digit: int, seed: int = 0, processes: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
-    """`per_digit` drawings of each digit in every installed development-split hand: N x 28 x 28 uint8 images and
-    their labels. NoFontsError when none is installed (see benchmarks/other_hands.py for the packages)."""
+def font_drawings(
+    per_digit: int, per_letter: int = 0, seed: int = 0, processes: int = 2
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`per_digit` drawings of each digit and `per_letter` of each letter of NOT_DIGIT_LETTERS in every installed
+    development-split hand: N x 28 x 28 uint8 images and their labels (NOT_A_DIGIT for a letter). NoFontsError when
+    none is installed (see benchmarks/other_hands.py for the packages)."""
     dev = training_hands()
     if not dev:
         raise NoFontsError("no development-split handwriting font is installed (see benchmarks/other_hands.py)")
-    with get_context("spawn").Pool(min(processes, len(dev))) as pool:
-        drawn = pool.starmap(hand_digits, [(hand, per_digit, seed) for hand in dev])
+    jobs = [(hand, string.digits, per_digit, seed) for hand in dev if per_digit]
+    jobs += [(hand, NOT_DIGIT_LETTERS, per_letter, seed) for hand in dev if per_letter]
+    with get_context("spawn").Pool(min(processes, len(jobs))) as pool:
+        drawn = pool.starmap(hand_drawings, jobs)
     images = np.concatenate([i for i, _ in drawn])
     labels = np.concatenate([y for _, y in drawn])
     return torch.from_numpy(images), torch.from_numpy(labels)

@@ -23,7 +23,7 @@ from mnist_app.storage.weights import WeightsError, load_weights, save_weights
 from mnist_app.training.data import DATA_ENV, Splits, load_mnist, split_validation
 from mnist_app.training.engine import TrainConfig, TrainEvent, run_metadata, train
 from mnist_app.training.evaluate import loss_and_accuracy
-from mnist_app.training.font_digits import NoFontsError, font_digits
+from mnist_app.training.font_digits import NoFontsError, font_drawings
 from mnist_app.training.models import MODELS, model_name
 from mnist_app.training.recipes import RECIPES
 
@@ -53,6 +53,8 @@ def parser() -> argparse.ArgumentParser:
     add("--shear", type=float, default=defaults.shear, help="the augmentation's largest shear (slant)")
     add("--font-digits", type=int, default=defaults.font_digits, metavar="N",
         help="mix N drawings of each digit in each development-split handwriting font into training")
+    add("--font-letters", type=int, default=defaults.font_letters, metavar="N",
+        help="mix N drawings of each letter in those fonts into training, as not digits (the net learns doubt)")
     add("--val-size", type=int, default=VAL_SIZE, help="training images held out to pick the best epoch")
     add("--threads", type=int, default=defaults.threads, help="CPU threads; 0: all cores, shared by the processes")
     add("--out", type=Path, metavar="PATH",
@@ -79,9 +81,9 @@ def initial_weights(path: Path, model: str) -> tuple[dict[str, torch.Tensor], di
     return base.state_dict(), meta
 
 
-def with_font_digits(splits: Splits, per_digit: int, seed: int) -> Splits:
+def with_font_drawings(splits: Splits, per_digit: int, per_letter: int, seed: int) -> Splits:
     """The training split with drawings in the development-split fonts added; validation stays MNIST's own."""
-    images, labels = font_digits(per_digit, seed)
+    images, labels = font_drawings(per_digit, per_letter, seed)
     return Splits(torch.cat([splits.train_images, images]), torch.cat([splits.train_labels, labels]),
                   splits.val_images, splits.val_labels)
 
@@ -139,7 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     cfg = TrainConfig(
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
-        shear=args.shear, font_digits=args.font_digits, clean_epochs=args.clean_epochs,
+        shear=args.shear, font_digits=args.font_digits, font_letters=args.font_letters,
+        clean_epochs=args.clean_epochs,
     )
     initial_state, base_meta = None, None
     if args.init is not None:
@@ -149,11 +152,11 @@ def main(argv: list[str] | None = None) -> None:
             p.error(f"--init: {e}")
     mnist = load_mnist(args.data)
     splits = split_validation(mnist.train_images, mnist.train_labels, args.val_size, seed=0)
-    if cfg.font_digits:
+    if cfg.font_digits or cfg.font_letters:
         try:
-            splits = with_font_digits(splits, cfg.font_digits, cfg.seed)
+            splits = with_font_drawings(splits, cfg.font_digits, cfg.font_letters, cfg.seed)
         except NoFontsError as e:
-            p.error(f"--font-digits: {e}")
+            p.error(f"--font-digits/--font-letters: {e}")
     checkpoint = checkpoint_path(args.out, cfg.model)
     if not args.resume:
         checkpoint.unlink(missing_ok=True)
