@@ -10,7 +10,7 @@ from mnist_app.reading.predict import Predictor
 from mnist_app.synthesis import hands
 from mnist_app.testing.mnist_files import write_mnist
 from mnist_app.training import font_digits
-from mnist_app.training.data import NOT_A_DIGIT
+from mnist_app.training.data import NOT_A_DIGIT_LABEL
 from mnist_app.training.train import main
 
 needs_breip = pytest.mark.skipif(
@@ -38,7 +38,7 @@ def test_a_hands_digits_are_the_seeded_28x28s_the_model_is_shown_and_read_as_the
 @needs_breip
 def test_a_hands_letters_are_drawn_as_not_digits_leaving_out_those_written_as_0_and_1():
     images, labels = font_digits.hand_drawings("breip", font_digits.NOT_DIGIT_LETTERS, 1, seed=0)
-    assert len(labels) >= 40 and set(labels.tolist()) == {NOT_A_DIGIT} and images.shape[1:] == (28, 28)
+    assert len(labels) >= 40 and set(labels.tolist()) == {NOT_A_DIGIT_LABEL} and images.shape[1:] == (28, 28)
     taught = set(font_digits.NOT_DIGIT_LETTERS)
     assert not set("OoIl") & taught and {"A", "S", "g"} <= taught
 

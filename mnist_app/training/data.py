@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 DATA_ENV = "MNIST_DATA_DIR"
-NOT_A_DIGIT = -1  # the label of a training drawing that is not a digit (a letter): trained towards even odds
+NOT_A_DIGIT_LABEL = -1  # the label of a training drawing that is not a digit (a letter): taught as even odds
 FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
@@ -36,7 +36,7 @@ class Mnist:
 @dataclass
 class Splits:
     train_images: torch.Tensor
-    train_labels: torch.Tensor  # a digit, or NOT_A_DIGIT for a drawing mixed in to teach doubt
+    train_labels: torch.Tensor  # a digit, or NOT_A_DIGIT_LABEL for a drawing mixed in to teach doubt
     val_images: torch.Tensor
     val_labels: torch.Tensor
 

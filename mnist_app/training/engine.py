@@ -26,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel
 from mnist_app.storage.atomic import atomic_write_bytes
 from mnist_app.training.augment import AugmentConfig, augment_batch
 from mnist_app.training.calibration import fit_temperature
-from mnist_app.training.data import NOT_A_DIGIT, Mnist, Splits, fingerprint
+from mnist_app.training.data import NOT_A_DIGIT_LABEL, Mnist, Splits, fingerprint
 from mnist_app.training.evaluate import as_batch, logits_of, loss_and_accuracy_of
 from mnist_app.training.models import build_model, model_name
 
@@ -133,9 +133,9 @@ def optimizer_params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
 
 
 def loss_of(logits: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
-    """Cross-entropy on the digits; an image labelled NOT_A_DIGIT is pulled towards even odds over the ten digits
-    (its cross-entropy with the uniform distribution, weighted): outlier exposure, Hendrycks et al. 2019."""
-    digit = y != NOT_A_DIGIT
+    """Cross-entropy on the digits; an image labelled NOT_A_DIGIT_LABEL is pulled towards even odds over the ten
+    digits (its cross-entropy with the uniform distribution, weighted): outlier exposure, Hendrycks et al. 2019."""
+    digit = y != NOT_A_DIGIT_LABEL
     on_digits = F.cross_entropy(logits, y.clamp(min=0), reduction="none", label_smoothing=cfg.label_smoothing)
     towards_even_odds = -F.log_softmax(logits, dim=1).mean(dim=1)
     return torch.where(digit, on_digits, cfg.not_a_digit_weight * towards_even_odds).mean()
@@ -180,7 +180,7 @@ class Progress:
     def record(self, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor, lr: float, seconds: float) -> None:
         self.loss_sum += loss * len(y)
         self.correct += (logits.argmax(1) == y).sum()
-        self.digits += (y != NOT_A_DIGIT).sum()
+        self.digits += (y != NOT_A_DIGIT_LABEL).sum()
         self.seen, self.step = self.seen + len(y), self.step + 1
         self.train_s, self.lr = self.train_s + seconds, lr
 

@@ -4,8 +4,8 @@ it will be shown. Only "dev" hands are ever drawn here: the report split's hands
 
 Small digits on ruled paper are left out: there the pipeline, not the net, decides whether the digit is found.
 
-The same hands' letters are drawn too, labelled NOT_A_DIGIT: the engine trains the net towards even odds on them, so
-that it learns to be unsure of what is not a digit (outlier exposure).
+The same hands' letters are drawn too, labelled NOT_A_DIGIT_LABEL: the engine trains the net towards even odds on
+them, so that it learns to be unsure of what is not a digit (outlier exposure).
 """
 
 import string
@@ -17,7 +17,7 @@ import torch
 from mnist_app.reading import mnist_style
 from mnist_app.reading.decode import NoDigitError
 from mnist_app.synthesis import hands
-from mnist_app.training.data import NOT_A_DIGIT
+from mnist_app.training.data import NOT_A_DIGIT_LABEL
 
 TRAINING_STYLES = ("canvas", "white canvas", "glyph", "outlined", "photo", "chalk")
 # O and I (and l) are how most hands write 0 and 1: taught as not digits, they would teach doubt of those digits.
@@ -30,7 +30,7 @@ class NoFontsError(RuntimeError):
 
 def hand_drawings(hand: str, characters: str, per_character: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """`per_character` seeded drawings of each character in `hand`, as the 28x28 uint8 images the model is shown,
-    and their labels: the digit, or NOT_A_DIGIT."""
+    and their labels: the digit, or NOT_A_DIGIT_LABEL."""
     hand_number = sorted(hands.FONTS).index(hand)  # seeds follow the hand's name, not which fonts are installed
     images, labels = [], []
     for character in characters:
@@ -44,7 +44,7 @@ def hand_drawings(hand: str, characters: str, per_character: int, seed: int) -> 
             except NoDigitError:
                 continue
             images.append(np.round(input28 * 255).astype(np.uint8))
-            labels.append(int(character) if character.isdigit() else NOT_A_DIGIT)
+            labels.append(int(character) if character.isdigit() else NOT_A_DIGIT_LABEL)
     return np.stack(images), np.array(labels, np.int64)
 
 
@@ -57,8 +57,8 @@ def font_drawings(
     per_digit: int, per_letter: int = 0, seed: int = 0, processes: int = 2
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`per_digit` drawings of each digit and `per_letter` of each letter of NOT_DIGIT_LETTERS in every installed
-    development-split hand: N x 28 x 28 uint8 images and their labels (NOT_A_DIGIT for a letter). NoFontsError when
-    none is installed (see benchmarks/other_hands.py for the packages)."""
+    development-split hand: N x 28 x 28 uint8 images and their labels (NOT_A_DIGIT_LABEL for a letter).
+    NoFontsError when none is installed (see benchmarks/other_hands.py for the packages)."""
     dev = training_hands()
     if not dev:
         raise NoFontsError("no development-split handwriting font is installed (see benchmarks/other_hands.py)")

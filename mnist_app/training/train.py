@@ -55,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
         help="mix N drawings of each digit in each development-split handwriting font into training")
     add("--font-letters", type=int, default=defaults.font_letters, metavar="N",
         help="mix N drawings of each letter in those fonts into training, as not digits (the net learns doubt)")
+    add("--not-a-digit-weight", type=float, default=defaults.not_a_digit_weight,
+        help="weight of the loss that pulls the readings of those letters towards even odds")
     add("--val-size", type=int, default=VAL_SIZE, help="training images held out to pick the best epoch")
     add("--threads", type=int, default=defaults.threads, help="CPU threads; 0: all cores, shared by the processes")
     add("--out", type=Path, metavar="PATH",
@@ -142,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
         shear=args.shear, font_digits=args.font_digits, font_letters=args.font_letters,
+        not_a_digit_weight=args.not_a_digit_weight,
         clean_epochs=args.clean_epochs,
     )
     initial_state, base_meta = None, None
