@@ -143,9 +143,8 @@ def main(argv: list[str] | None = None) -> None:
     cfg = TrainConfig(
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
-        shear=args.shear, font_digits=args.font_digits, font_letters=args.font_letters,
-        not_a_digit_weight=args.not_a_digit_weight,
-        clean_epochs=args.clean_epochs,
+        shear=args.shear, clean_epochs=args.clean_epochs, font_digits=args.font_digits,
+        font_letters=args.font_letters, not_a_digit_weight=args.not_a_digit_weight,
     )
     initial_state, base_meta = None, None
     if args.init is not None:
