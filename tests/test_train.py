@@ -196,10 +196,10 @@ def test_the_device_path_with_autocast_trains_on_the_cpu(digits):
 
 def test_letters_labelled_not_a_digit_teach_the_net_doubt_of_letters_it_never_saw(digits):
     splits, test_x, test_y = digits
-    letters = [torch.tensor(letter_image(c, font)) for font in non_digits.fonts() for c in non_digits.LETTERS]
-    half = len(non_digits.LETTERS) // 2  # per font: A-M are taught as not digits, N-Z only shown afterwards
-    taught = torch.stack([x for i, x in enumerate(letters) if i % len(non_digits.LETTERS) < half]).repeat(8, 1, 1)
-    unseen = torch.stack([x for i, x in enumerate(letters) if i % len(non_digits.LETTERS) >= half])
+    def letters(which: str) -> torch.Tensor:
+        return torch.stack([torch.tensor(letter_image(c, font)) for font in non_digits.fonts() for c in which])
+
+    taught, unseen = letters("ABCDEFGHIJKLM").repeat(8, 1, 1), letters("NOPQRSTUVWXYZ")  # A-M taught as not digits
     with_letters = Splits(torch.cat([splits.train_images, taught]),
                           torch.cat([splits.train_labels, torch.full((len(taught),), NOT_A_DIGIT_LABEL)]),
                           splits.val_images, splits.val_labels)
