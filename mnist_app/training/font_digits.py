@@ -64,8 +64,11 @@ def font_drawings(
         raise NoFontsError("no development-split handwriting font is installed (see benchmarks/other_hands.py)")
     jobs = [(hand, string.digits, per_digit, seed) for hand in dev if per_digit]
     jobs += [(hand, NOT_DIGIT_LETTERS, per_letter, seed) for hand in dev if per_letter]
-    with get_context("spawn").Pool(min(processes, len(jobs))) as pool:
-        drawn = pool.starmap(hand_drawings, jobs)
+    if processes == 1:  # in this process: a daemonic one (the app's training child) may not start a pool
+        drawn = [hand_drawings(*job) for job in jobs]
+    else:
+        with get_context("spawn").Pool(min(processes, len(jobs))) as pool:
+            drawn = pool.starmap(hand_drawings, jobs)
     images = np.concatenate([i for i, _ in drawn])
     labels = np.concatenate([y for _, y in drawn])
     return torch.from_numpy(images), torch.from_numpy(labels)

@@ -15,7 +15,15 @@ from PIL import Image
 from mnist_app.storage.corrections import Correction
 from mnist_app.storage.weights import read_metadata
 from mnist_app.training.data import MnistDataError
-from mnist_app.training.fine_tune import CORRECTION_SHARE, EPOCHS, LR, MAX_MNIST_DROP_POINTS, FineTune, fine_tune_config
+from mnist_app.training.fine_tune import (
+    CORRECTION_SHARE,
+    EPOCHS,
+    FONT_SHARE,
+    LR,
+    MAX_MNIST_DROP_POINTS,
+    FineTune,
+    fine_tune_config,
+)
 from mnist_app.web.context import AppContext, require_admin
 from mnist_app.web.correction_row import as_digit, store_of
 from mnist_app.web.refusals import failed, refused
@@ -126,9 +134,14 @@ def start_fine_tune(ctx: AppContext, password: str) -> str:
         ctx.job.start(cfg, FineTune(served.id, served.path, images, labels, *store.arrays(held_out=True)))
     except (RuntimeError, ValueError, TypeError, MnistDataError) as e:
         raise refused(str(e)) from None
+    fonts = (
+        " and digits and letters drawn in the development split's handwriting fonts (a minute or two of drawing)"
+        if cfg.font_digits or cfg.font_letters else ""
+    )
     return (
-        f"Fine-tuning {served.id} on MNIST + {len(labels)} corrections for {cfg.epochs} epochs (peak lr {cfg.lr}). "
-        "When it ends, the status above compares it with the served model; deploying stays your decision."
+        f"Fine-tuning {served.id} on MNIST + {len(labels)} corrections{fonts} for {cfg.epochs} epochs "
+        f"(peak lr {cfg.lr}). When it ends, the status above compares it with the served model; deploying stays your "
+        "decision."
     )
 
 
@@ -137,8 +150,10 @@ def corrections_section(ctx: AppContext, password: gr.Textbox) -> None:
         gr.Markdown(
             f"Students' answers to \"Wrong? It is a ...\". Fine-tuning starts from the served model and trains "
             f"{EPOCHS} epochs at a peak lr of {LR} on MNIST with the corrections repeated to make "
-            f"{100 * CORRECTION_SHARE:.0f}% of each epoch. A result that loses more than {MAX_MNIST_DROP_POINTS} "
-            "point of MNIST test accuracy cannot be deployed."
+            f"{100 * CORRECTION_SHARE:.0f}% of each epoch. A model that learnt from handwriting fonts (other hands, "
+            f"doubt of letters) sees some of their digits and letters again ({100 * FONT_SHARE:.0f}% of each epoch), "
+            "so that it keeps those lessons. "
+            f"A result that loses more than {MAX_MNIST_DROP_POINTS} point of MNIST test accuracy cannot be deployed."
         )
         with gr.Row():
             digit = gr.Dropdown([ALL, *range(10)], value=ALL, label="Labelled", scale=1, elem_id="corrections-digit")

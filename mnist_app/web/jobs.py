@@ -40,7 +40,13 @@ from mnist_app.training.data import (
 )
 from mnist_app.training.engine import READINGS_REPORTED, TrainConfig, run_metadata, train
 from mnist_app.training.evaluate import confusion_matrix, logits_of
-from mnist_app.training.fine_tune import FineTune, fine_tune_report, fine_tune_summary, with_corrections
+from mnist_app.training.fine_tune import (
+    FineTune,
+    fine_tune_report,
+    fine_tune_summary,
+    with_corrections,
+    with_fonts,
+)
 from mnist_app.training.lesson import warm_up
 from mnist_app.training.models import MODELS
 
@@ -166,10 +172,11 @@ def run_training(
     else:
         splits = split_validation(mnist.train_images, mnist.train_labels, min(5000, len(mnist.train_images) // 10))
     cfg = replace(cfg, threads=cfg.threads or 1)
-    base, repeat = None, 0
+    base, repeat, font_images = None, 0, None
     if fine_tune is not None:
         base, _ = load_weights(fine_tune.base_path)
         splits, repeat = with_corrections(splits, fine_tune)
+        splits, font_images = with_fonts(splits, cfg)
     result = train(
         cfg, splits, on_event=lambda ev: send(("event", asdict(ev))), should_stop=should_stop,
         initial_state=None if base is None else base.state_dict(),
@@ -179,7 +186,7 @@ def run_training(
     report = test_report(result.model, mnist.test_images, mnist.test_labels, result.temperature)
     meta = run_metadata(cfg, result, report["test_accuracy"], mnist)
     if fine_tune is not None:
-        report["fine_tune"] = fine_tune_report(base, result.model, mnist, fine_tune, repeat)
+        report["fine_tune"] = fine_tune_report(base, result.model, mnist, fine_tune, repeat, font_images)
         meta |= report["fine_tune"]
     try:
         version = ModelVersions(versions_root).add(result.model, meta)
