@@ -95,7 +95,7 @@ def main() -> None:
     result: dict = {
         "split": args.split, "hands": chosen, "missing_hands": missing, "variants": args.variants, "seed": args.seed,
         "weights": {key: predictor.meta.get(key) for key in ("architecture", "date", "temperature")},
-        "fonts": fonts, "errors": errors[:60],
+        "fonts": fonts, "errors": errors,
     }
     if args.sklearn:
         images, labels = hands.sklearn_digits()
