@@ -142,7 +142,7 @@ def phone_screenshot(browser: Browser, url: str) -> None:
     page.goto(url)
     page.locator("#canvas button[aria-label=Brush].highlight").wait_for(state="attached")
     finger_draw(page, THREE)
-    page.wait_for_selector("#draw-label [data-testid=label-output-value]")
+    page.wait_for_selector("#draw-seen img")  # what the network saw: the drawing has been read
     time.sleep(2)
     save_small(page, "phone")
     phone.close()
