@@ -33,7 +33,7 @@ from mnist_app.storage.corrections import CorrectionStore
 from mnist_app.storage.lessons import LessonStore
 from mnist_app.synthesis import render
 from mnist_app.testing.app_process import start_app
-from mnist_app.testing.browser import CHROMIUM_ARGS, PHONE, finger_draw, moved
+from mnist_app.testing.browser import CHROMIUM_ARGS, PHONE, finger_draw, moved, open_app
 from mnist_app.testing.drawings import drawn_on
 from mnist_app.web.classroom import CLASSROOM_PATH
 from mnist_app.web.lan_address import lan_ip
@@ -80,10 +80,7 @@ def save_small(page: Page, name: str, full_page: bool = False, element: str | No
 
 def open_draw_tab(browser: Browser, url: str) -> Page:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(url)
-    page.wait_for_function(
-        "() => document.querySelector('#canvas button[aria-label=Brush]')?.classList.contains('highlight')"
-    )
+    open_app(page, url)  # a stroke drawn before the canvas holds its blank sheet loses its start
     return page
 
 
@@ -139,8 +136,7 @@ def phone_screenshot(browser: Browser, url: str) -> None:
     phone = browser.new_context(**{**PHONE, "device_scale_factor": 3})
     page = phone.new_page()
     page.set_default_timeout(180_000)  # software rendering of 9 times the pixels: slow on a busy machine
-    page.goto(url)
-    page.locator("#canvas button[aria-label=Brush].highlight").wait_for(state="attached")
+    open_app(page, url)
     finger_draw(page, THREE)
     page.wait_for_selector("#draw-seen img")  # what the network saw: the drawing has been read
     time.sleep(2)
