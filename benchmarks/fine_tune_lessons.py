@@ -15,23 +15,21 @@ benchmarks/results/fine_tune_lessons.json.
 
 import argparse
 import json
-import string
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from other_hands import read, summary
+from other_hands import hand_readings, not_digits_flagged, summary
 
 from mnist_app.reading.predict import NoDigitError, Predictor
 from mnist_app.storage.weights import PACKAGE_WEIGHTS, read_metadata
 from mnist_app.synthesis import hands
 from mnist_app.testing.results import save_result
 from mnist_app.training.fine_tune import FineTune, fine_tune_config
+from mnist_app.training.font_digits import TRAINING_STYLES
 from mnist_app.web.jobs import run_training
-
-TRAINING_STYLES = ("canvas", "white canvas", "glyph", "outlined", "photo", "chalk")
 
 
 def misread_corrections(predictor: Predictor, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -55,22 +53,13 @@ def misread_corrections(predictor: Predictor, count: int, seed: int) -> tuple[np
 
 def development_split(predictor: Predictor, variants: int, scribbles: int, seed: int) -> dict:
     """Accuracy on the development hands' digits; the share of their letters and of scribbles flagged."""
-    readings, labels = [], []
-    for k, hand in enumerate(hands.installed_hands("dev")):
-        for digit in range(10):
-            for variant in range(variants):
-                rng = np.random.default_rng([seed, k, digit, variant])
-                shape = hands.glyph(hand, str(digit), rng)
-                readings += [read(predictor, hands.draw(style, shape, rng)) for style in hands.STYLES]
-                labels += [digit] * len(hands.STYLES)
-    rng = np.random.default_rng([seed, 2000])
-    letters = [hands.draw("canvas", hands.glyph(h, c, rng), rng)
-               for h in hands.installed_hands("dev") for c in string.ascii_uppercase]
-    drawn = [hands.scribble(rng) for _ in range(scribbles)]
+    dev = hands.installed_hands("dev")
+    drawn = list(hand_readings(predictor, dev, variants, seed))
+    flagged = not_digits_flagged(predictor, dev, scribbles, seed)
     return {
-        "digits": summary(readings, labels),
-        "letters_flagged": round(float(np.mean([not read(predictor, x)[2] for x in letters])), 4),
-        "scribbles_flagged": round(float(np.mean([not read(predictor, x)[2] for x in drawn])), 4),
+        "digits": summary([reading for *_, reading in drawn], [digit for _, _, digit, _ in drawn]),
+        "letters_flagged": flagged["letters"],
+        "scribbles_flagged": flagged["scribbles"],
     }
 
 

@@ -19,6 +19,7 @@ import argparse
 import json
 import string
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -52,6 +53,31 @@ def read(predictor: Predictor, picture: object) -> tuple[int, list[float], bool]
     return p.digit, p.probabilities, p.confident
 
 
+def hand_readings(
+    predictor: Predictor, chosen: list[str], variants: int, seed: int
+) -> Iterator[tuple[str, str, int, tuple[int, list[float], bool]]]:
+    """(hand, style, digit, reading) for `variants` seeded drawings of each digit by each hand, in every style."""
+    for k, hand in enumerate(chosen):
+        for digit in range(10):
+            for variant in range(variants):
+                rng = np.random.default_rng([seed, k, digit, variant])
+                shape = hands.glyph(hand, str(digit), rng)
+                for style in hands.STYLES:
+                    yield hand, style, digit, read(predictor, hands.draw(style, shape, rng))
+
+
+def not_digits_flagged(predictor: Predictor, chosen: list[str], scribbles: int, seed: int) -> dict:
+    """The share of the hands' letters A-Z on the canvas, and of `scribbles` seeded scribbles, flagged not confident."""
+    rng = np.random.default_rng([seed, 2000])
+    letters = [hands.draw("canvas", hands.glyph(h, c, rng), rng) for h in chosen for c in string.ascii_uppercase]
+    drawn = [hands.scribble(rng) for _ in range(scribbles)]
+    return {
+        "letters": round(float(np.mean([not read(predictor, x)[2] for x in letters])), 4),
+        "scribbles": round(float(np.mean([not read(predictor, x)[2] for x in drawn])), 4),
+        "n_letters": len(letters), "n_scribbles": len(drawn),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["report", "dev"], default="report")
@@ -70,18 +96,12 @@ def main() -> None:
     by_hand: dict[str, tuple[list, list]] = {h: ([], []) for h in chosen}
     errors: list[tuple[str, str, int, int]] = []
     start = time.perf_counter()
-    for k, hand in enumerate(chosen):
-        for digit in range(10):
-            for variant in range(args.variants):
-                rng = np.random.default_rng([args.seed, k, digit, variant])
-                shape = hands.glyph(hand, str(digit), rng)
-                for style in hands.STYLES:
-                    reading = read(predictor, hands.draw(style, shape, rng))
-                    for readings, labels in (by_style[style], by_hand[hand]):
-                        readings.append(reading)
-                        labels.append(digit)
-                    if reading[0] != digit:
-                        errors.append((hand, style, digit, reading[0]))
+    for hand, style, digit, reading in hand_readings(predictor, chosen, args.variants, args.seed):
+        for readings, labels in (by_style[style], by_hand[hand]):
+            readings.append(reading)
+            labels.append(digit)
+        if reading[0] != digit:
+            errors.append((hand, style, digit, reading[0]))
     every_reading = [r for readings, _ in by_style.values() for r in readings]
     every_label = [y for _, labels in by_style.values() for y in labels]
     fonts = {
@@ -107,14 +127,7 @@ def main() -> None:
                                     [int(labels[i]) for i in picked])
             print(f"  sklearn {style:14s} {groups[style]}")
         result["sklearn"] = groups
-    rng = np.random.default_rng([args.seed, 2000])
-    letters = [hands.draw("canvas", hands.glyph(h, c, rng), rng) for h in chosen for c in string.ascii_uppercase]
-    scribbles = [hands.scribble(rng) for _ in range(args.scribbles)]
-    result["not_digits_flagged"] = {
-        "letters": round(float(np.mean([not read(predictor, x)[2] for x in letters])), 4),
-        "scribbles": round(float(np.mean([not read(predictor, x)[2] for x in scribbles])), 4),
-        "n_letters": len(letters), "n_scribbles": len(scribbles),
-    }
+    result["not_digits_flagged"] = not_digits_flagged(predictor, chosen, args.scribbles, args.seed)
     print(f"not digits flagged: {result['not_digits_flagged']}")
     save_result(f"other_hands_{args.split}", result)
     print(json.dumps(result))

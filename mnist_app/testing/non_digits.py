@@ -48,6 +48,11 @@ def letter_image(letter: str, font: str | None) -> np.ndarray:
     return np.asarray(out)
 
 
+def letters_in_every_font(letters: str) -> np.ndarray:
+    """`letters` in each installed font (fonts()), font by font, as letter_image draws them: N x 28 x 28 uint8."""
+    return np.stack([letter_image(letter, font) for font in fonts() for letter in letters])
+
+
 def text_screenshot(lines: int, font: str | None, size: int, rng: np.random.Generator) -> bytes:
     """A PNG screenshot of `lines` lines of dark text on a light page, `size` px type."""
     chosen = rng.choice(len(SENTENCES), size=lines, replace=lines > len(SENTENCES))
