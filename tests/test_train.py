@@ -16,7 +16,7 @@ from mnist_app.training.evaluate import loss_and_accuracy
 from mnist_app.training.fine_tune import fine_tune_config
 from mnist_app.training.models import MODELS
 from mnist_app.training.recipes import RECIPES
-from mnist_app.training.train import main
+from mnist_app.training.train import main, parse
 
 QUICK = TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, augment=False, threads=2)
 
@@ -149,8 +149,14 @@ def test_cli_trains_a_named_recipe_with_the_flags_given_on_top(tmp_path):
     recipe = asdict(RECIPES["quarter-hour-other-hands"])
     assert recipe["epochs"] != 1 and recipe["font_digits"] != 0 and recipe["shear"] != TrainConfig.shear
     assert training["epochs"] == 1 and training["font_digits"] == 0  # the flags given win
-    kept = ("model", "lr", "clean_epochs", "shear", "label_smoothing")  # the recipe's own
-    assert {k: training[k] for k in kept} == {k: recipe[k] for k in kept}
+    kept = ("model", "lr", "clean_epochs", "shear", "label_smoothing", "autocast")  # the recipe's own
+    assert {k: training[k] for k in kept} == {k: recipe[k] for k in kept} and training["autocast"] is True
+
+
+def test_bf16_is_the_recipes_unless_the_flag_says_otherwise():
+    assert parse(["--recipe", "quarter-hour"])[1].autocast is True
+    assert parse(["--recipe", "quarter-hour", "--no-bf16"])[1].autocast is False
+    assert parse([])[1].autocast is None  # the engine's default: bf16 on a GPU only
 
 
 def test_cli_help_names_every_choice_and_default(capsys):

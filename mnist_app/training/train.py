@@ -59,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
         help="weight of the loss that pulls the readings of those letters towards even odds")
     add("--val-size", type=int, default=VAL_SIZE, help="training images held out to pick the best epoch")
     add("--threads", type=int, default=defaults.threads, help="CPU threads; 0: all cores, shared by the processes")
+    add("--bf16", dest="autocast", action=argparse.BooleanOptionalAction, default=defaults.autocast,
+        help="bf16 autocast (default: on a GPU only); on a CPU with AMX it trains about 2.5x faster")
     add("--out", type=Path, metavar="PATH",
         help="write PATH (.safetensors) and its .json; else save a new version in the app's model store")
     add("--resume", action="store_true",
@@ -130,7 +132,7 @@ def parse(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Nam
     args = p.parse_args(argv)
     if args.recipe:
         recipe = asdict(RECIPES[args.recipe])
-        p.set_defaults(**{k: v for k, v in recipe.items() if p.get_default(k) is not None})
+        p.set_defaults(**{k: v for k, v in recipe.items() if k in vars(args)})
         p.set_defaults(no_augment=not recipe["augment"])
         args = p.parse_args(argv)
     return p, args
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
         shear=args.shear, clean_epochs=args.clean_epochs, font_digits=args.font_digits,
-        font_letters=args.font_letters, not_a_digit_weight=args.not_a_digit_weight,
+        font_letters=args.font_letters, not_a_digit_weight=args.not_a_digit_weight, autocast=args.autocast,
     )
     initial_state, base_meta = None, None
     if args.init is not None:
