@@ -22,6 +22,7 @@ from mnist_app.reading.segment import (
     find_components,
     group_around,
     ink_runs,
+    is_flat,
     join_runs,
     main_components,
     region_of,
@@ -38,6 +39,7 @@ STROKE_WIDTH = 10.5  # MNIST's median stroke width at that scale (about 2.6 px i
 NARROWEST_LOOPED = 0.5  # width over height: MNIST's 0, 6, 8 and 9 are narrower only 1 time in 20
 COUNTER = (2 * DETAIL) ** 2  # a hole in the ink this big at that scale (2x2 px in 28x28) is a loop or a 4's triangle
 SMALL_DIGIT = 0.19  # of the working size: a photo's digit smaller than this is looked at again, closer
+CLEAR_TAIL = 1.5  # one tail of the gray levels this many times as far from the median as the other: that is the ink
 LINE_SLOPES = np.tan(np.radians(np.arange(-6, 6.1, 0.25)))  # ruled lines of a page held a little askew
 
 
@@ -62,16 +64,32 @@ def find_ink(picture: Picture) -> Ink:
     if picture.from_canvas:  # the coverage itself: no paper, no light, no noise to account for
         coverage = 1 - gray
         return Ink(coverage / max(float(coverage.max()), 1e-6), picture.scale, from_canvas=True)
-    # Paper or board is most of the picture and ink the far tail of its gray levels: dark ink if the
-    # darkest pixels lie further from the median than the brightest.
-    darkest, median, brightest = np.percentile(gray[::2, ::2], [0.5, 50, 99.5])
-    if median - darkest >= brightest - median:
+    if dark_ink(gray):
         paper = lighting(gray, dark_ink=True)
         contrast = (paper - gray) / np.maximum(paper, 0.05)  # dividing evens out light falling off across the page
     else:
         board = lighting(gray, dark_ink=False)
         contrast = (gray - board) / np.maximum(board, 0.05)
     return Ink(remove_ruled_lines(stretch_contrast(contrast)), picture.scale, from_canvas=False, origin=picture.origin)
+
+
+def dark_ink(gray: np.ndarray) -> bool:
+    """Whether the strokes are darker than the paper or board. Paper or board is most of the picture and ink the far
+    tail of its gray levels: dark ink if the darkest pixels lie further from the median than the brightest. When both
+    tails reach about as far, light falling off across the page spreads the gray levels more than a small digit
+    does, and the ink is the polarity that stands out more from the background around it."""
+    darkest, median, brightest = np.percentile(gray[::2, ::2], [0.5, 50, 99.5])
+    below, above = median - darkest, brightest - median
+    if max(below, above) >= CLEAR_TAIL * min(below, above):
+        return bool(below >= above)
+    return peak(lighting(gray, dark_ink=True) - gray) >= peak(gray - lighting(gray, dark_ink=False))
+
+
+def peak(values: np.ndarray) -> float:
+    """The strongest of every fourth pixel but for a few hot ones (a tiny image has fewer pixels)."""
+    sample = values[::2, ::2].ravel()
+    hot = min(5, sample.size)
+    return float(np.partition(sample, -hot)[-hot])
 
 
 def lighting(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
@@ -88,12 +106,11 @@ def lighting(gray: np.ndarray, dark_ink: bool) -> np.ndarray:
 
 def stretch_contrast(contrast: np.ndarray) -> np.ndarray:
     """Map the paper's noise floor to 0 and the strokes' typical contrast to 1."""
-    sample = contrast[::2, ::2].ravel()  # every fourth pixel: the same statistics, four times cheaper
-    hot = min(5, sample.size)  # not the very highest: a few hot pixels are not ink (a tiny image has fewer pixels)
-    peak = float(np.partition(sample, -hot)[-hot])
-    if peak < 0.1:
+    strongest = peak(contrast)  # not the very highest: a few hot pixels are not ink
+    if strongest < 0.1:
         raise NoDigitError("No digit found: the image has no clear strokes")
-    stroke = float(np.median(sample[sample > 0.4 * peak]))
+    sample = contrast[::2, ::2].ravel()  # every fourth pixel: the same statistics, four times cheaper
+    stroke = float(np.median(sample[sample > 0.4 * strongest]))
     noise = 1.4826 * float(np.median(np.abs(sample - np.median(sample))))
     floor = min(max(4 * noise, 0.25 * stroke), 0.6 * stroke)
     return np.clip((contrast - floor) / (0.9 * stroke - floor), 0, 1).astype(np.float32)
@@ -345,6 +362,6 @@ def find_digit(source: object, ink: Ink, components: list[Component]) -> tuple[I
 def digit_region(ink: Ink, components: list[Component]) -> Region:
     """The one digit: on a canvas all that is drawn, on paper the main ink and what lies close to it (specks further
     off are not the digit)."""
-    if not ink.from_canvas:
-        components = group_around(max(components, key=lambda c: c.mass), components)
+    if not ink.from_canvas:  # grown from the heaviest stroke that may be a digit, not from a piece of a ruled line
+        components = group_around(max(components, key=lambda c: (not is_flat(c), c.mass)), components)
     return region_of(components)

@@ -168,6 +168,12 @@ def is_page_edge(c: Component, width: int, height: int) -> bool:
     return bool(along_border or long_line or sliver)
 
 
+def is_flat(c: Component) -> bool:
+    """Four times as wide as it is tall: a piece of a ruled line, or a digit's bar written apart; never a whole
+    digit."""
+    return c.width >= 4 * c.height
+
+
 def main_components(components: list[Component], width: int, height: int, on_canvas: bool) -> list[Component]:
     """Components that may be (parts of) digits: no specks, no page edges or long lines."""
     largest = max(c.mass for c in components)
