@@ -11,6 +11,7 @@ the same way.
 """
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -46,23 +47,26 @@ class FineTune:
     share: float = CORRECTION_SHARE
 
 
+def chain(meta: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The model's metadata, then its base's and so on back to the run from scratch: a CLI fine-tune (`--init`)
+    records its base's metadata under "started_from"."""
+    while isinstance(meta, dict):
+        yield meta
+        meta = meta.get("started_from")
+
+
 def from_scratch_training(meta: dict[str, Any]) -> dict[str, Any]:
-    """The settings of the run that trained a model from scratch: a CLI fine-tune (`--init`) records its base's
-    metadata under "started_from", and its own settings (one clean epoch at a low lr) are not a recipe to reuse."""
-    while isinstance(meta.get("started_from"), dict):
-        meta = meta["started_from"]
-    return meta.get("training") or {}
+    """The settings of the run that trained a model from scratch: a CLI fine-tune's own settings (one clean epoch at
+    a low lr) are not a recipe to reuse."""
+    *_, first = chain(meta)
+    return first.get("training") or {}
 
 
 def font_lesson(meta: dict[str, Any], setting: str) -> dict[str, Any] | None:
     """The training settings of the last step in the model's chain that drew `setting` ("font_digits" or
     "font_letters") in the development fonts, or None."""
-    while isinstance(meta, dict):
-        training = meta.get("training") or {}
-        if training.get(setting):
-            return training
-        meta = meta.get("started_from")
-    return None
+    steps = ((step.get("training") or {}) for step in chain(meta))
+    return next((training for training in steps if training.get(setting)), None)
 
 
 def fine_tune_config(base_meta: dict[str, Any], epochs: int = EPOCHS, lr: float = LR) -> TrainConfig:
