@@ -86,11 +86,16 @@ def main() -> None:
     parser.add_argument("--scribbles", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--weights", default=None, help="weights file (default: the shipped weights)")
+    parser.add_argument("--hands", default="", metavar="HAND,...",
+                        help="only these hands of the split (e.g. those a run held out: train.py --font-hold-out)")
     args = parser.parse_args()
 
     predictor = Predictor(args.weights)
-    chosen = hands.installed_hands(args.split)
-    missing = [h for h in sorted(hands.FONTS) if hands.split_of(h) == args.split and h not in chosen]
+    named = [h for h in args.hands.split(",") if h]
+    if not all(h in hands.FONTS and hands.split_of(h) == args.split for h in named):
+        parser.error(f"--hands: not all hands of the {args.split} split: {named}")
+    chosen = [h for h in hands.installed_hands(args.split) if h in named or not named]
+    missing = [h for h in named or sorted(hands.FONTS) if hands.split_of(h) == args.split and h not in chosen]
     print(f"{args.split} split: {len(chosen)} hands installed {chosen}; missing {missing}")
     by_style: dict[str, tuple[list, list]] = {s: ([], []) for s in hands.STYLES}
     by_hand: dict[str, tuple[list, list]] = {h: ([], []) for h in chosen}

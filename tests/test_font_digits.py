@@ -54,6 +54,25 @@ def test_the_cli_mixes_font_digits_into_training_and_records_it(tmp_path, monkey
     assert training["font_digits"] == 1 and training["font_letters"] == 1 and training["shear"] == 0.3
 
 
+@needs_breip
+def test_a_held_out_hand_is_never_drawn_and_the_weights_record_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(font_digits.hands, "installed_hands", lambda split: ["breip", "comic-neue"])
+    drawn = []
+    with monkeypatch.context() as m:
+        m.setattr(font_digits, "hand_drawings", lambda hand, *a: drawn.append(hand) or (np.zeros((1, 28, 28),
+                  np.uint8), np.zeros(1, np.int64)))
+        font_digits.font_drawings(1, processes=1, hold_out=("comic-neue",))
+    assert drawn == ["breip"]
+    data = write_mnist(tmp_path / "data", n_train=300, n_test=100)
+    out = tmp_path / "w.safetensors"
+    main(["--data", str(data), "--model", "fast", "--epochs", "1", "--val-size", "100", "--font-digits", "1",
+          "--font-hold-out", "comic-neue", "--out", str(out)])
+    assert json.loads(out.with_suffix(".json").read_text())["training"]["font_hold_out"] == ["comic-neue"]
+    with pytest.raises(SystemExit):  # a report-split hand is never trained on, so it cannot be held out either
+        main(["--data", str(data), "--font-digits", "1", "--font-hold-out", "kristi", "--out", str(out)])
+    assert "not development-split hands: kristi" in capsys.readouterr().err
+
+
 def test_without_any_development_font_the_cli_says_which_are_missing(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(font_digits.hands, "installed_hands", lambda split: [])
     data = write_mnist(tmp_path / "data", n_train=300, n_test=100)

@@ -48,6 +48,7 @@ class TrainConfig:
     shear: float = AugmentConfig.shear  # the warps' largest shear: slanted handwriting
     font_digits: int = 0  # drawings of each digit per development-split font mixed into training (font_digits.py)
     font_letters: int = 0  # drawings of each letter per development-split font, trained on as not digits
+    font_hold_out: tuple[str, ...] = ()  # development hands never drawn: unseen hands to measure on
     not_a_digit_weight: float = 0.5  # of the loss towards even odds on what is not a digit, beside the digits' loss
     seed: int = 0
     eval_every: int = 0  # steps between validation checks; 0 means at the end of each epoch
@@ -282,7 +283,7 @@ def resume(
     if checkpoint is None or not Path(checkpoint).exists():
         return {}, {"epoch": 0, "best_val_acc": -1.0, "best_epoch": 0.0, "train_s": 0.0}
     best, state = load_checkpoint(Path(checkpoint), model, optimizer)
-    if not same_run(state.get("config", {}), asdict(cfg)):
+    if not same_run(state.get("config", {}), json.loads(json.dumps(asdict(cfg)))):  # as the checkpoint stored it
         raise ValueError(f"{checkpoint} was made with other settings; delete it or pass the same ones")
     return best, state
 

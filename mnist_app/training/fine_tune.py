@@ -118,7 +118,9 @@ def with_fonts(splits: Splits, cfg: TrainConfig, share: float = FONT_SHARE) -> t
     if not (cfg.font_digits or cfg.font_letters):
         return splits, None
     try:
-        images, labels = font_drawings(cfg.font_digits, cfg.font_letters, cfg.seed, processes=1)
+        images, labels = font_drawings(
+            cfg.font_digits, cfg.font_letters, cfg.seed, processes=1, hold_out=cfg.font_hold_out
+        )
     except NoFontsError:
         return splits, 0
     mixed, _ = mixed_in(splits, images.numpy(), labels.numpy(), share)

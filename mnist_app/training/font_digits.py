@@ -9,6 +9,7 @@ them, so that it learns to be unsure of what is not a digit (outlier exposure).
 """
 
 import string
+from collections.abc import Collection
 from multiprocessing import get_context
 
 import numpy as np
@@ -54,12 +55,12 @@ def training_hands() -> list[str]:
 
 
 def font_drawings(
-    per_digit: int, per_letter: int = 0, seed: int = 0, processes: int = 2
+    per_digit: int, per_letter: int = 0, seed: int = 0, processes: int = 2, hold_out: Collection[str] = ()
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`per_digit` drawings of each digit and `per_letter` of each letter of NOT_DIGIT_LETTERS in every installed
-    development-split hand: N x 28 x 28 uint8 images and their labels (NOT_A_DIGIT_LABEL for a letter).
-    NoFontsError when none is installed (see benchmarks/other_hands.py for the packages)."""
-    dev = training_hands()
+    development-split hand but those held out: N x 28 x 28 uint8 images and their labels (NOT_A_DIGIT_LABEL for a
+    letter). NoFontsError when none is installed (see benchmarks/other_hands.py for the packages)."""
+    dev = [hand for hand in training_hands() if hand not in hold_out]
     if not dev:
         raise NoFontsError("no development-split handwriting font is installed (see benchmarks/other_hands.py)")
     jobs = [(hand, string.digits, per_digit, seed) for hand in dev if per_digit]

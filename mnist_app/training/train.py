@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from mnist_app.storage.versions import ModelVersions
 from mnist_app.storage.weights import WeightsError, load_weights, save_weights
+from mnist_app.synthesis import hands
 from mnist_app.training.data import DATA_ENV, Splits, load_mnist, split_validation
 from mnist_app.training.engine import TrainConfig, TrainEvent, run_metadata, train
 from mnist_app.training.evaluate import loss_and_accuracy
@@ -55,6 +56,8 @@ def parser() -> argparse.ArgumentParser:
         help="mix N drawings of each digit in each development-split handwriting font into training")
     add("--font-letters", type=int, default=defaults.font_letters, metavar="N",
         help="mix N drawings of each letter in those fonts into training, as not digits (the net learns doubt)")
+    add("--font-hold-out", type=hand_names, default=defaults.font_hold_out, metavar="HAND,...",
+        help="development-split hands never drawn for training, to measure unseen hands on (other_hands.py --hands)")
     add("--not-a-digit-weight", type=float, default=defaults.not_a_digit_weight,
         help="weight of the loss that pulls the readings of those letters towards even odds")
     add("--val-size", type=int, default=VAL_SIZE, help="training images held out to pick the best epoch")
@@ -85,9 +88,18 @@ def initial_weights(path: Path, model: str) -> tuple[dict[str, torch.Tensor], di
     return base.state_dict(), meta
 
 
-def with_font_drawings(splits: Splits, per_digit: int, per_letter: int, seed: int) -> Splits:
+def hand_names(text: str) -> tuple[str, ...]:
+    """Comma-separated names of development-split hands (synthesis/hands.py)."""
+    names = tuple(name for name in text.split(",") if name)
+    unknown = [name for name in names if name not in hands.FONTS or hands.split_of(name) != "dev"]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"not development-split hands: {', '.join(unknown)}")
+    return names
+
+
+def with_font_drawings(splits: Splits, cfg: TrainConfig) -> Splits:
     """The training split with drawings in the development-split fonts added; validation stays MNIST's own."""
-    images, labels = font_drawings(per_digit, per_letter, seed)
+    images, labels = font_drawings(cfg.font_digits, cfg.font_letters, cfg.seed, hold_out=cfg.font_hold_out)
     return Splits(torch.cat([splits.train_images, images]), torch.cat([splits.train_labels, labels]),
                   splits.val_images, splits.val_labels)
 
@@ -146,7 +158,8 @@ def main(argv: list[str] | None = None) -> None:
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
         shear=args.shear, clean_epochs=args.clean_epochs, font_digits=args.font_digits,
-        font_letters=args.font_letters, not_a_digit_weight=args.not_a_digit_weight, autocast=args.autocast,
+        font_letters=args.font_letters, font_hold_out=args.font_hold_out, not_a_digit_weight=args.not_a_digit_weight,
+        autocast=args.autocast,
     )
     initial_state, base_meta = None, None
     if args.init is not None:
@@ -158,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     splits = split_validation(mnist.train_images, mnist.train_labels, args.val_size, seed=0)
     if cfg.font_digits or cfg.font_letters:
         try:
-            splits = with_font_drawings(splits, cfg.font_digits, cfg.font_letters, cfg.seed)
+            splits = with_font_drawings(splits, cfg)
         except NoFontsError as e:
             p.error(f"--font-digits/--font-letters: {e}")
     checkpoint = checkpoint_path(args.out, cfg.model)
