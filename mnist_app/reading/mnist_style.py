@@ -26,6 +26,7 @@ from mnist_app.reading.segment import (
     join_runs,
     main_components,
     region_of,
+    spans,
 )
 
 NUMBER_WORK_SIZE = 512  # a number's digits are each a fraction of the picture: analyse it finer
@@ -40,6 +41,8 @@ NARROWEST_LOOPED = 0.5  # width over height: MNIST's 0, 6, 8 and 9 are narrower 
 COUNTER = (2 * DETAIL) ** 2  # a hole in the ink this big at that scale (2x2 px in 28x28) is a loop or a 4's triangle
 SMALL_DIGIT = 0.19  # of the working size: a photo's digit smaller than this is looked at again, closer
 CLEAR_TAIL = 1.5  # one tail of the gray levels this many times as far from the median as the other: that is the ink
+STRONG = 0.5  # ink level that is surely a stroke
+FAINT = 0.25  # pale ink: a stroke where it joins one (a broad nib's hairlines), a ruled line where it lines up
 LINE_SLOPES = np.tan(np.radians(np.arange(-6, 6.1, 0.25)))  # ruled lines of a page held a little askew
 
 
@@ -120,8 +123,8 @@ def remove_ruled_lines(level: np.ndarray) -> np.ndarray:
     """Wipe notebook lines: rows of ink, along the page's slight tilt, that span most of the width.
     Where a stroke crosses a line (ink just above and just below it), the stroke is kept."""
     h, w = level.shape
-    ink = level > 0.5
-    ys, xs = np.nonzero(level > 0.25)  # a pale line is ink only in parts: look for lines in fainter ink too
+    ink = level > STRONG
+    ys, xs = np.nonzero(level > FAINT)  # a pale line is ink only in parts: look for lines in fainter ink too
     if ys.size < 0.6 * w:
         return level
     tilted_rows = [ys - np.round((xs - w / 2) * slope).astype(np.int64) for slope in LINE_SLOPES]
@@ -182,6 +185,29 @@ def grow(mask: np.ndarray, pixels: int) -> np.ndarray:
         horizontal[:, :-1] |= source[:, 1:]
         out = horizontal | vertical
     return out
+
+
+def stroke_mask(level: np.ndarray, soft_edge: int = 0) -> np.ndarray:
+    """Where the strokes are on paper or a board: levels above STRONG, and the fainter ones down to FAINT that touch
+    them (hysteresis). A broad-nib or brush digit's hairlines (the bar of a 4, the loop of a 6) come out faint once
+    the picture is shrunk; cut at STRONG alone they would be lost and the digit read as its thick strokes. Faint ink
+    within `soft_edge` pixels of a strong stroke is that stroke's soft edge, not a hairline, and is left out:
+    measured with it, every pen would seem wider (the gap this leaves at a hairline's root, the pen's growing
+    closes). The canvas's pen has one width: it has no hairlines, and its soft edges would close a fine pen's narrow
+    loops, so a canvas is cut at STRONG alone."""
+    strong = level > STRONG
+    faint = level > FAINT
+    rows, starts, ends = ink_runs(faint)
+    if rows.size == 0:
+        return strong
+    labels = join_runs(rows, starts, ends, level.shape[1])
+    strong_runs = np.zeros((level.shape[0], level.shape[1] + 1), np.int32)
+    np.cumsum(strong, axis=1, out=strong_runs[:, 1:])
+    kept = np.isin(labels, labels[strong_runs[rows, ends] > strong_runs[rows, starts]])
+    mask = np.zeros(level.shape, bool)
+    lengths = ends[kept] - starts[kept]
+    mask[np.repeat(rows[kept], lengths), spans(starts[kept], lengths)] = True
+    return strong | (mask & ~grow(strong, soft_edge)) if soft_edge else mask
 
 
 def max_pool(image: np.ndarray, factor: int) -> np.ndarray:
@@ -284,15 +310,17 @@ def region_ink(ink: Ink, region: Region) -> np.ndarray:
     return np.where(grow(region.mask, 1), ink.level[y0:y1, x0:x1], 0).astype(np.float32)
 
 
-def detailed_strokes(crop: np.ndarray) -> np.ndarray:
+def detailed_strokes(crop: np.ndarray, from_canvas: bool) -> np.ndarray:
     """The strokes as a mask whose long side is DETAIL times the 20x20 box's."""
-    return resize_long_side(max_pool(crop, max(1, max(crop.shape) // (BOX * DETAIL))), BOX * DETAIL) > 0.5
+    detail = resize_long_side(max_pool(crop, max(1, max(crop.shape) // (BOX * DETAIL))), BOX * DETAIL)
+    return detail > STRONG if from_canvas else stroke_mask(detail, soft_edge=1)
 
 
 def to_mnist(ink: Ink, region: Region) -> np.ndarray:
     """Crop the region, widen a narrow looped digit, normalise the pen (keeping counters open), fit into 20x20 and
     centre by mass in 28x28."""
-    return place_by_mass(fit_box(normalise_stroke_width(widen_narrow_loops(detailed_strokes(region_ink(ink, region))))))
+    strokes = detailed_strokes(region_ink(ink, region), ink.from_canvas)
+    return place_by_mass(fit_box(normalise_stroke_width(widen_narrow_loops(strokes))))
 
 
 def original_box(ink: Ink, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
@@ -310,7 +338,7 @@ def main_ink(source: object, work_size: int = WORK_SIZE) -> tuple[Ink, list[Comp
 
 def ink_components(ink: Ink) -> tuple[Ink, list[Component]]:
     """The ink map and its components that may be (parts of) digits."""
-    components = find_components(ink.level > 0.5, ink.level)
+    components = find_components(ink.level > STRONG if ink.from_canvas else stroke_mask(ink.level), ink.level)
     if not components:
         raise NoDigitError("No digit found in the image")
     return ink, main_components(components, ink.level.shape[1], ink.level.shape[0], ink.from_canvas)

@@ -51,7 +51,7 @@ def walk(source: object, skip: Collection[str] = ()) -> Walk:
     picture = load_picture(source)
     ink, region = find_digit(source, *ink_components(find_ink(picture)))
     crop = region_ink(ink, whole_picture(ink.level.shape, region) if "crop" in skip else region)
-    strokes = detailed_strokes(crop)
+    strokes = detailed_strokes(crop, ink.from_canvas)
     pen = strokes
     if "pen" not in skip:  # a narrow looped digit is widened here too, but not the whole picture (it would crop it)
         pen = normalise_stroke_width(strokes if "crop" in skip else widen_narrow_loops(strokes))
