@@ -92,10 +92,10 @@ def main() -> None:
 
     predictor = Predictor(args.weights)
     named = [h for h in args.hands.split(",") if h]
-    if not all(h in hands.FONTS and hands.split_of(h) == args.split for h in named):
+    if not all(hands.in_split(h, args.split) for h in named):
         parser.error(f"--hands: not all hands of the {args.split} split: {named}")
     chosen = [h for h in hands.installed_hands(args.split) if h in named or not named]
-    missing = [h for h in named or sorted(hands.FONTS) if hands.split_of(h) == args.split and h not in chosen]
+    missing = [h for h in named or sorted(hands.FONTS) if hands.in_split(h, args.split) and h not in chosen]
     print(f"{args.split} split: {len(chosen)} hands installed {chosen}; missing {missing}")
     by_style: dict[str, tuple[list, list]] = {s: ([], []) for s in hands.STYLES}
     by_hand: dict[str, tuple[list, list]] = {h: ([], []) for h in chosen}

@@ -14,8 +14,8 @@ from mnist_app.reading.mnist_style import (
     STRONG,
     InvalidImageError,
     NoDigitError,
+    ink_mask,
     prepare_digit,
-    stroke_mask,
 )
 from mnist_app.reading.segment import find_components
 from mnist_app.synthesis import render
@@ -206,12 +206,13 @@ def test_faint_ink_is_a_stroke_only_where_it_touches_one():
     level[2, 20:26] = 0.3  # a faint speck on its own
     level[18, 2:10] = FAINT / 2  # fainter than any ink
     level[4, 5:8] = level[15, 5:8] = 0.3  # the stroke's soft edge
-    mask = stroke_mask(level)
+    mask = ink_mask(level, from_canvas=False)
     assert mask[4:16, 5:8].all() and mask[10, 8:25].all()
     assert not mask[2].any() and not mask[18].any()
-    assert np.array_equal(stroke_mask(np.where(level > STRONG, level, 0)), level > STRONG)
-    pen = stroke_mask(level, soft_edge=1)  # measuring the pen: the soft edge is not ink, the hairline still is
+    assert np.array_equal(ink_mask(np.where(level > STRONG, level, 0), from_canvas=False), level > STRONG)
+    pen = ink_mask(level, from_canvas=False, soft_edge=1)  # measuring the pen: the soft edge is not ink, a hairline is
     assert not pen[4].any() and not pen[15].any() and pen[10, 9:25].all() and pen[5:15, 5:8].all()
+    assert np.array_equal(ink_mask(level, from_canvas=True), level > STRONG)  # a canvas's pen has no hairlines
 
 
 @pytest.mark.parametrize("digit", [4, 6])

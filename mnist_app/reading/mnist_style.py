@@ -187,8 +187,8 @@ def grow(mask: np.ndarray, pixels: int) -> np.ndarray:
     return out
 
 
-def stroke_mask(level: np.ndarray, soft_edge: int = 0) -> np.ndarray:
-    """Where the strokes are on paper or a board: levels above STRONG, and the fainter ones down to FAINT that touch
+def ink_mask(level: np.ndarray, from_canvas: bool, soft_edge: int = 0) -> np.ndarray:
+    """Where the strokes are. On paper or a board: levels above STRONG, and the fainter ones down to FAINT that touch
     them (hysteresis). A broad-nib or brush digit's hairlines (the bar of a 4, the loop of a 6) come out faint once
     the picture is shrunk; cut at STRONG alone they would be lost and the digit read as its thick strokes. Faint ink
     within `soft_edge` pixels of a strong stroke is that stroke's soft edge, not a hairline, and is left out:
@@ -196,6 +196,8 @@ def stroke_mask(level: np.ndarray, soft_edge: int = 0) -> np.ndarray:
     closes). The canvas's pen has one width: it has no hairlines, and its soft edges would close a fine pen's narrow
     loops, so a canvas is cut at STRONG alone."""
     strong = level > STRONG
+    if from_canvas:
+        return strong
     faint = level > FAINT
     rows, starts, ends = ink_runs(faint)
     if rows.size == 0:
@@ -313,7 +315,7 @@ def region_ink(ink: Ink, region: Region) -> np.ndarray:
 def detailed_strokes(crop: np.ndarray, from_canvas: bool) -> np.ndarray:
     """The strokes as a mask whose long side is DETAIL times the 20x20 box's."""
     detail = resize_long_side(max_pool(crop, max(1, max(crop.shape) // (BOX * DETAIL))), BOX * DETAIL)
-    return detail > STRONG if from_canvas else stroke_mask(detail, soft_edge=1)
+    return ink_mask(detail, from_canvas, soft_edge=1)
 
 
 def to_mnist(ink: Ink, region: Region) -> np.ndarray:
@@ -338,7 +340,7 @@ def main_ink(source: object, work_size: int = WORK_SIZE) -> tuple[Ink, list[Comp
 
 def ink_components(ink: Ink) -> tuple[Ink, list[Component]]:
     """The ink map and its components that may be (parts of) digits."""
-    components = find_components(ink.level > STRONG if ink.from_canvas else stroke_mask(ink.level), ink.level)
+    components = find_components(ink_mask(ink.level, ink.from_canvas), ink.level)
     if not components:
         raise NoDigitError("No digit found in the image")
     return ink, main_components(components, ink.level.shape[1], ink.level.shape[0], ink.from_canvas)

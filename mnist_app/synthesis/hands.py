@@ -55,8 +55,13 @@ def font_path(hand: str) -> Path | None:
     return None
 
 
+def in_split(hand: str, split: str) -> bool:
+    """Whether `hand` is one of FONTS' hands and in `split`."""
+    return hand in FONTS and split_of(hand) == split
+
+
 def installed_hands(split: str) -> list[str]:
-    return [h for h in sorted(FONTS) if split_of(h) == split and font_path(h) is not None]
+    return [h for h in sorted(FONTS) if in_split(h, split) and font_path(h) is not None]
 
 
 def mnist_layout(ink: np.ndarray) -> np.ndarray:

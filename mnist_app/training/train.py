@@ -91,7 +91,7 @@ def initial_weights(path: Path, model: str) -> tuple[dict[str, torch.Tensor], di
 def hand_names(text: str) -> tuple[str, ...]:
     """Comma-separated names of development-split hands (synthesis/hands.py)."""
     names = tuple(name for name in text.split(",") if name)
-    unknown = [name for name in names if name not in hands.FONTS or hands.split_of(name) != "dev"]
+    unknown = [name for name in names if not hands.in_split(name, "dev")]
     if unknown:
         raise argparse.ArgumentTypeError(f"not development-split hands: {', '.join(unknown)}")
     return names
