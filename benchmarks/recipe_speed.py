@@ -1,7 +1,7 @@
-"""A named recipe (training/recipes.py; `quarter-hour` unless --recipe says) from the command line, one run per
-seed: the whole command's wall time (loading MNIST, training, the test), its seconds of training, and MNIST test
-accuracy of the weights it keeps (chosen by validation). Issue #17 asks for at most 15 minutes of CPU training and at least 99.70% on two
-seeds.
+"""A named recipe (training/recipes.py; `quarter-hour` unless --recipe says) from the command line, one run per seed:
+the whole command's wall time (loading MNIST, training, the test), its seconds of training, and MNIST test accuracy
+of the weights it keeps (chosen by validation). Issue #17 asks for at most 15 minutes of CPU training and at least
+99.70% on two seeds.
 
     python benchmarks/recipe_speed.py --data ../shared/data/mnist --seeds 1 2
 
