@@ -47,14 +47,14 @@ def run(data: str, recipe: str, seed: int, folder: Path) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, metavar="DIR", help="folder of the four MNIST IDX files")
-    p.add_argument("--recipe", choices=list(RECIPES), default="quarter-hour")
+    p.add_argument("--recipe", choices=list(RECIPES), default="quarter-hour", help="the recipe to time")
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     p.add_argument("--keep", type=Path, metavar="DIR", help="keep each seed's weights in DIR (else they are dropped)")
     args = p.parse_args()
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as folder:
-        runs = [run(args.data, args.recipe, seed, args.keep or Path(folder)) for seed in args.seeds]
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        runs = [run(args.data, args.recipe, seed, folder) for seed in args.seeds]
     result = {
         "recipe": args.recipe,
         "runs": runs,
