@@ -13,6 +13,7 @@ from mnist_app.reading.mnist_style import (
     PEN_MARGIN,
     SIDE,
     detailed_strokes,
+    fill_outlines,
     find_digit,
     find_ink,
     fit_box,
@@ -44,7 +45,8 @@ class Walk:
 def walk(source: object, skip: Collection[str] = ()) -> Walk:
     """Every step's picture for the one digit in `source`, leaving out the steps named in `skip` (SKIPPABLE's
     keys). Without the crop the whole picture goes on, so the digit keeps its size and place in it; without the
-    pen the strokes keep their drawn width; without the centre of mass the 20x20 box goes in the middle."""
+    pen the strokes keep their drawn width (and an outline stays hollow); without the centre of mass the 20x20 box
+    goes in the middle."""
     unknown = set(skip) - SKIPPABLE.keys()
     if unknown:
         raise ValueError(f"No step called {', '.join(sorted(unknown))}; these can be skipped: {', '.join(SKIPPABLE)}")
@@ -54,7 +56,8 @@ def walk(source: object, skip: Collection[str] = ()) -> Walk:
     strokes = detailed_strokes(crop, ink.from_canvas)
     pen = strokes
     if "pen" not in skip:  # a narrow looped digit is widened here too, but not the whole picture (it would crop it)
-        pen = normalise_stroke_width(strokes if "crop" in skip else widen_narrow_loops(strokes))
+        filled = fill_outlines(strokes)
+        pen = normalise_stroke_width(filled if "crop" in skip else widen_narrow_loops(filled))
         if "crop" in skip:  # the margin the pen was given would shrink the picture around the digit
             pen = pen[PEN_MARGIN:-PEN_MARGIN, PEN_MARGIN:-PEN_MARGIN]
     box = fit_box(pen, crop="crop" not in skip)
