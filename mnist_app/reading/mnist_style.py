@@ -259,18 +259,20 @@ def counters(mask: np.ndarray) -> int:
 
 def fill_outlines(mask: np.ndarray) -> np.ndarray:
     """An outlined ("bubble") digit's strokes filled in, its real loops kept: the outline of a 1 is a long narrow
-    ring that the pen, grown to MNIST's width, would turn into a hollow bar read as 0. The longest bands are filled
-    first: inside a filled ring the pen is as wide as the stroke was, and the real loop of a 0 is no band of it."""
+    ring that the pen, grown to MNIST's width, would turn into a hollow bar read as 0. The most elongated holes are
+    filled first: inside a filled ring the pen is as wide as the stroke was, and the real loop of a 0 is no band of
+    it."""
     closed = grow(mask, 1)  # a 1-px outline joins only corner to corner: 8-connected paper would leak through
     rows, starts, ends, labels, area = enclosed_paper(closed)
-    holes = []
+    holes = []  # (length over width, width, the hole)
     for label in np.flatnonzero(area >= COUNTER):
         hole = np.zeros_like(mask)
         for row, start, end in zip(rows[labels == label], starts[labels == label], ends[labels == label], strict=True):
             hole[row, start:end] = True
-        holes.append((area[label] / stroke_width(hole) ** 2, hole))
-    for elongation, hole in sorted(holes, key=lambda h: -h[0]):
-        if elongation >= BAND_LENGTH and stroke_width(hole) >= BAND_WIDTH * stroke_width(mask):
+        width = stroke_width(hole)
+        holes.append((area[label] / width**2, width, hole))
+    for elongation, width, hole in sorted(holes, key=lambda h: -h[0]):
+        if elongation >= BAND_LENGTH and width >= BAND_WIDTH * stroke_width(mask):
             mask = mask | grow(hole, 1)
     return mask
 
