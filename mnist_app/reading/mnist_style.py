@@ -264,11 +264,12 @@ def fill_outlines(mask: np.ndarray) -> np.ndarray:
     it."""
     closed = grow(mask, 1)  # a 1-px outline joins only corner to corner: 8-connected paper would leak through
     rows, starts, ends, labels, area = enclosed_paper(closed)
+    lengths = ends - starts
     holes = []  # (length over width, width, the hole)
     for label in np.flatnonzero(area >= COUNTER):
+        runs = labels == label
         hole = np.zeros_like(mask)
-        for row, start, end in zip(rows[labels == label], starts[labels == label], ends[labels == label], strict=True):
-            hole[row, start:end] = True
+        hole[np.repeat(rows[runs], lengths[runs]), spans(starts[runs], lengths[runs])] = True
         width = stroke_width(hole)
         holes.append((area[label] / width**2, width, hole))
     for elongation, width, hole in sorted(holes, key=lambda h: -h[0]):
