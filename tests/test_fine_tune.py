@@ -27,8 +27,8 @@ from mnist_app.training.fine_tune import (
     deploy_refusal,
     fine_tune_config,
     fine_tune_summary,
-    font_lesson,
     from_scratch_training,
+    lesson,
     repeats,
     with_corrections,
     with_fonts,
@@ -171,14 +171,23 @@ def test_deploy_refuses_a_fine_tune_that_lost_more_than_a_tenth_of_a_point_on_mn
 
 def test_a_fine_tune_draws_again_what_its_base_learnt_from_the_handwriting_fonts():
     meta = read_metadata(PACKAGE_WEIGHTS)  # the shipped weights learnt font digits, then doubt of letters
-    doubt = font_lesson(meta, "font_letters")
-    assert doubt is not None and font_lesson(meta, "font_digits") is not None
+    doubt = lesson(meta, "font_letters")
+    assert doubt is not None and lesson(meta, "font_digits") is not None
     cfg = fine_tune_config(meta)
     assert cfg.font_digits == FONT_DIGITS_PER_FONT and cfg.font_letters == LETTERS_PER_FONT
     assert cfg.not_a_digit_weight == doubt["not_a_digit_weight"]
     mnist_only = {"architecture": "fast", "training": asdict(TrainConfig(model="fast"))}
-    assert font_lesson(mnist_only, "font_digits") is None and font_lesson(mnist_only, "font_letters") is None
+    assert lesson(mnist_only, "font_digits") is None and lesson(mnist_only, "font_letters") is None
     assert fine_tune_config(mnist_only).font_digits == 0 and fine_tune_config(mnist_only).font_letters == 0
+
+
+def test_a_fine_tune_flags_1s_when_a_step_of_its_base_did():
+    recipe = asdict(RECIPES["quarter-hour-other-hands"])  # flags 1s from scratch
+    flagged_later = {"architecture": "full_res", "training": asdict(TrainConfig(model="full_res", flag_ones=0.2)),
+                     "started_from": {"architecture": "full_res", "training": asdict(RECIPES["quarter-hour"])}}
+    assert fine_tune_config({"architecture": "full_res", "training": recipe}).flag_ones == recipe["flag_ones"] > 0
+    assert fine_tune_config(flagged_later).flag_ones == 0.2  # taught in a later step, not the run from scratch
+    assert fine_tune_config(read_metadata(PACKAGE_WEIGHTS)).flag_ones == 0  # the shipped weights never were
 
 
 def summary_with(font_images: int | None) -> str:

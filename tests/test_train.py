@@ -149,7 +149,7 @@ def test_cli_trains_a_named_recipe_with_the_flags_given_on_top(tmp_path):
     recipe = asdict(RECIPES["quarter-hour-other-hands"])
     assert recipe["epochs"] != 1 and recipe["font_digits"] != 0 and recipe["shear"] != TrainConfig.shear
     assert training["epochs"] == 1 and training["font_digits"] == 0  # the flags given win
-    kept = ("model", "lr", "clean_epochs", "shear", "label_smoothing", "autocast")  # the recipe's own
+    kept = ("model", "lr", "clean_epochs", "shear", "flag_ones", "label_smoothing", "autocast")  # the recipe's own
     assert {k: training[k] for k in kept} == {k: recipe[k] for k in kept} and training["autocast"] is True
 
 

@@ -1,7 +1,8 @@
 """Augmentation on whole batches as tensors: one grid_sample per batch, no per-image PIL work.
 
 Covers what real inputs differ in after preprocessing: small rotations, scale, shear and
-shifts (affine), wobbly handwriting (elastic), and pen or brush width (stroke thickness).
+shifts (affine), wobbly handwriting (elastic), and pen or brush width (stroke thickness). `add_flags` gives some
+of the 1s the flag most of the world writes, which MNIST's writers hardly ever drew.
 """
 
 import math
@@ -19,6 +20,12 @@ class AugmentConfig:
     shift_px: float = 2.0
     elastic_px: float = 0.6
     thickness: float = 0.4  # up to this share of a 3x3 dilation or erosion, per image
+
+
+# A 1's flag: a stroke from the top of the stem down to the left, this long (of the digit's height) and this steep
+# (degrees below the horizontal). A flatter or longer one is the bar of a 7.
+FLAG_LENGTH = (0.15, 0.5)
+FLAG_ANGLE = (25.0, 60.0)
 
 
 def random_affine(n: int, cfg: AugmentConfig, gen: torch.Generator, device: torch.device) -> torch.Tensor:
@@ -66,3 +73,38 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig = Au
     if cfg.thickness > 0:
         x = vary_thickness(x, cfg, gen)
     return x
+
+
+def add_flags(x: torch.Tensor, labels: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
+    """x (N x 1 x 28 x 28) with `share` of its 1s given a flag drawn in the pen of their stem: a seeded length
+    and angle within FLAG_LENGTH and FLAG_ANGLE."""
+    n = x.shape[0]
+    pick = torch.rand(n, generator=gen, device=x.device) < share
+    ink = x[:, 0] > 0.5
+    chosen = torch.nonzero(pick & (labels == 1) & ink.flatten(1).any(1)).flatten()
+    if chosen.numel() == 0:
+        return x
+    image, ink = x[chosen, 0], ink[chosen]
+    inked_rows = ink.any(2).float()
+    top = inked_rows.argmax(1)
+    height = (27 - inked_rows.flip(1).argmax(1) - top + 1).float()
+    columns = torch.arange(28, device=x.device, dtype=x.dtype)
+    top_row = image[torch.arange(len(chosen), device=x.device), top]
+    stem = (top_row * columns).sum(1) / top_row.sum(1)  # where the stem's top is, across
+    pen = ink.flatten(1).sum(1) / height  # a 1 is its stem: its area over its height is the pen's width
+
+    def uniform(bounds: tuple[float, float]) -> torch.Tensor:
+        low, high = bounds
+        return low + torch.rand(len(chosen), generator=gen, device=x.device) * (high - low)
+
+    length, angle = uniform(FLAG_LENGTH) * height, torch.deg2rad(uniform(FLAG_ANGLE))
+    down, left = length * torch.sin(angle), -length * torch.cos(angle)  # the flag, as a vector from the stem's top
+    rows = columns[None, :, None] - top[:, None, None].float()
+    cols = columns[None, None, :] - stem[:, None, None]
+    along = (rows * down[:, None, None] + cols * left[:, None, None]) / (length**2)[:, None, None]
+    along = along.clamp(0, 1)
+    distance = torch.hypot(rows - along * down[:, None, None], cols - along * left[:, None, None])
+    flag = (pen[:, None, None] / 2 + 0.5 - distance).clamp(0, 1)
+    flagged = x.clone()
+    flagged[chosen, 0] = torch.maximum(image, flag)
+    return flagged

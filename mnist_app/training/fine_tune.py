@@ -62,9 +62,9 @@ def from_scratch_training(meta: dict[str, Any]) -> dict[str, Any]:
     return first.get("training") or {}
 
 
-def font_lesson(meta: dict[str, Any], setting: str) -> dict[str, Any] | None:
-    """The training settings of the last step in the model's chain that drew `setting` ("font_digits" or
-    "font_letters") in the development fonts, or None."""
+def lesson(meta: dict[str, Any], setting: str) -> dict[str, Any] | None:
+    """The training settings of the last step in the model's chain that had `setting` on ("font_digits" or
+    "font_letters": drawn in the development fonts; "flag_ones": flags given to 1s), or None."""
     steps = ((step.get("training") or {}) for step in chain(meta))
     return next((training for training in steps if training.get(setting)), None)
 
@@ -72,18 +72,21 @@ def font_lesson(meta: dict[str, Any], setting: str) -> dict[str, Any] | None:
 def fine_tune_config(base_meta: dict[str, Any], epochs: int = EPOCHS, lr: float = LR) -> TrainConfig:
     """The base model's own training settings (label smoothing, augmentation...) with fewer epochs and a lower lr.
     Every epoch is warped: a recipe's clean last epochs would leave a short fine-tune with no augmentation at all.
-    Font digits and letters are drawn again, fewer, when the base learnt from them."""
+    Font digits and letters are drawn again, fewer, when the base learnt from them; 1s get flags when its did."""
     known = {f.name for f in fields(TrainConfig)}
     training = {k: v for k, v in from_scratch_training(base_meta).items() if k in known}
     cfg = replace(
         TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr, threads=0, clean_epochs=0,
         font_digits=0, font_letters=0,
     )
-    if font_lesson(base_meta, "font_digits"):
+    if lesson(base_meta, "font_digits"):
         cfg = replace(cfg, font_digits=FONT_DIGITS_PER_FONT)
-    doubt = font_lesson(base_meta, "font_letters")
+    doubt = lesson(base_meta, "font_letters")
     if doubt:
         cfg = replace(cfg, font_letters=LETTERS_PER_FONT, not_a_digit_weight=doubt["not_a_digit_weight"])
+    flags = lesson(base_meta, "flag_ones")
+    if flags:
+        cfg = replace(cfg, flag_ones=flags["flag_ones"])
     return cfg
 
 

@@ -2,9 +2,9 @@
 
 `quarter-hour` is the shipped recipe in at most 15 minutes of CPU training (issue #17): the `full_res` net's 36
 epochs, the last on unwarped images in place of the shipped recipe's second step, in bf16 on the CPU.
-`quarter-hour-other-hands` is that recipe plus the other hands' augmentation (issue #14): the wider shear and digits
-drawn in the development split's handwriting fonts. docs/training.md has their runs; `benchmarks/recipe_speed.py`
-measures them.
+`quarter-hour-other-hands` is that recipe plus the other hands' augmentation (issue #14): the wider shear, digits
+drawn in the development split's handwriting fonts and flags on some of MNIST's 1s. docs/training.md has their
+runs; `benchmarks/recipe_speed.py` measures them.
 """
 
 from dataclasses import replace
@@ -15,7 +15,8 @@ from mnist_app.training.engine import TrainConfig
 QUARTER_HOUR = TrainConfig(
     model="full_res", epochs=36, lr=0.05, label_smoothing=0.1, clean_epochs=1, threads=2, autocast=True
 )
-OTHER_HANDS = {"shear": 0.25, "font_digits": 30}  # the shipped weights' augmentation for hands not MNIST's
+# Augmentation for hands not MNIST's: the shipped weights' shear and font digits, and flags on 1s (docs/training.md).
+OTHER_HANDS = {"shear": 0.25, "font_digits": 30, "flag_ones": 0.3}
 
 RECIPES = {
     "quarter-hour": QUARTER_HOUR,

@@ -52,6 +52,8 @@ def parser() -> argparse.ArgumentParser:
     add("--clean-epochs", type=int, default=defaults.clean_epochs, metavar="N",
         help="the last N epochs train on the images unwarped")
     add("--shear", type=float, default=defaults.shear, help="the augmentation's largest shear (slant)")
+    add("--flag-ones", type=float, default=defaults.flag_ones, metavar="SHARE",
+        help="give this share of the warped 1s the flag most of the world writes (augment.add_flags)")
     add("--font-digits", type=int, default=defaults.font_digits, metavar="N",
         help="mix N drawings of each digit in each development-split handwriting font into training")
     add("--font-letters", type=int, default=defaults.font_letters, metavar="N",
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = TrainConfig(
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
-        shear=args.shear, clean_epochs=args.clean_epochs, font_digits=args.font_digits,
+        shear=args.shear, flag_ones=args.flag_ones, clean_epochs=args.clean_epochs, font_digits=args.font_digits,
         font_letters=args.font_letters, font_hold_out=args.font_hold_out, not_a_digit_weight=args.not_a_digit_weight,
         autocast=args.autocast,
     )

@@ -1,0 +1,51 @@
+import torch
+
+from mnist_app.training import engine
+from mnist_app.training.augment import add_flags
+from mnist_app.training.data import Splits
+from mnist_app.training.engine import TrainConfig, train
+
+
+def upright_one() -> torch.Tensor:
+    """A 1 as MNIST has most of them: a bar 3 px wide and 20 high, nothing at its top."""
+    image = torch.zeros(1, 28, 28)
+    image[0, 4:24, 13:16] = 1.0
+    return image
+
+
+def test_a_flag_runs_from_the_top_of_a_1s_stem_down_to_the_left_in_the_stems_pen():
+    batch = torch.stack([upright_one()] * 40)
+    labels = torch.tensor([1] * 20 + [7] * 20)
+    flagged = add_flags(batch, labels, share=1.0, gen=torch.Generator().manual_seed(0))
+    added = (flagged[:, 0] > 0.5) & (batch[:, 0] <= 0.5)
+    assert not added[20:].any(), "a 7 with the same strokes is left as it is"
+    for ink in added[:20]:
+        rows, cols = torch.nonzero(ink, as_tuple=True)
+        assert cols.numel() >= 3 and cols.min() < 13, "every 1 gets new ink, reaching left of the stem"
+        assert cols.max() <= 15 and rows.min() >= 3, "none right of the stem, above it only the pen's round end"
+        end = cols.argmin()  # the flag's free end: down and to the left of the stem's top (row 4, column 14)
+        drop, reach = rows[end] - 4, 14 - cols[end]
+        # Between 20 and 65 degrees below the horizontal: a 7's bar is flatter, a stroke steeper than that a second stem
+        assert 0.36 * reach - 1 <= drop <= 2.2 * reach + 1, "sloping as a 1's flag, not a 7's bar"
+        assert reach <= 0.5 * 20 + 1, "no longer than half the digit's height"
+        thickest = ink.sum(0).max()  # the flag's pen: about the stem's 3 px, measured down a column
+        assert 1 <= thickest <= 6
+
+
+def test_no_flag_when_the_share_is_nought_and_the_picture_is_untouched():
+    batch = torch.stack([upright_one()] * 8)
+    labels = torch.ones(8, dtype=torch.long)
+    assert torch.equal(add_flags(batch, labels, share=0.0, gen=torch.Generator().manual_seed(0)), batch)
+    add_flags(batch, labels, share=1.0, gen=torch.Generator().manual_seed(0))
+    assert torch.equal(batch, torch.stack([upright_one()] * 8)), "the training images themselves stay unflagged"
+
+
+def test_the_engine_flags_ones_in_the_warped_epochs_only(monkeypatch):
+    images = torch.zeros(256, 28, 28, dtype=torch.uint8)
+    images[:, 4:24, 13:16] = 255
+    labels = torch.arange(256) % 10
+    splits = Splits(images[:192], labels[:192], images[192:], labels[192:])
+    shares = []
+    monkeypatch.setattr(engine, "add_flags", lambda x, y, share, gen: shares.append(share) or x)
+    train(TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, threads=1, clean_epochs=1, flag_ones=0.3), splits)
+    assert shares == [0.3] * 6  # two warped epochs of three batches; the clean epoch has none
