@@ -25,11 +25,11 @@ def test_a_flag_runs_from_the_top_of_a_1s_stem_down_to_the_left_in_the_stems_pen
         assert cols.max() <= 15 and rows.min() >= 3, "none right of the stem, above it only the pen's round end"
         end = cols.argmin()  # the flag's free end: down and to the left of the stem's top (row 4, column 14)
         drop, reach = rows[end] - 4, 14 - cols[end]
-        # Between 20 and 65 degrees below the horizontal: a 7's bar is flatter, a stroke steeper than that a second stem
+        # Between 20 and 65 degrees below the horizontal: a 7's bar is flatter, and a steeper stroke is a second stem
         assert 0.36 * reach - 1 <= drop <= 2.2 * reach + 1, "sloping as a 1's flag, not a 7's bar"
         assert reach <= 0.5 * 20 + 1, "no longer than half the digit's height"
         thickest = ink.sum(0).max()  # the flag's pen: about the stem's 3 px, measured down a column
-        assert 1 <= thickest <= 6
+        assert 1 <= thickest <= 6, "drawn in a pen like the stem's"
 
 
 def test_no_flag_when_the_share_is_nought_and_the_picture_is_untouched():

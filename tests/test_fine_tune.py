@@ -187,7 +187,7 @@ def test_a_fine_tune_flags_1s_when_a_step_of_its_base_did():
                      "started_from": {"architecture": "full_res", "training": asdict(RECIPES["quarter-hour"])}}
     assert fine_tune_config({"architecture": "full_res", "training": recipe}).flag_ones == recipe["flag_ones"] > 0
     assert fine_tune_config(flagged_later).flag_ones == 0.2  # taught in a later step, not the run from scratch
-    assert fine_tune_config(read_metadata(PACKAGE_WEIGHTS)).flag_ones == 0  # the shipped weights never were
+    assert fine_tune_config(read_metadata(PACKAGE_WEIGHTS)).flag_ones == 0  # the shipped weights never learnt flags
 
 
 def summary_with(font_images: int | None) -> str:
