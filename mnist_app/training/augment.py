@@ -99,12 +99,13 @@ def add_flags(x: torch.Tensor, labels: torch.Tensor, share: float, gen: torch.Ge
 
     length, angle = uniform(FLAG_LENGTH) * height, torch.deg2rad(uniform(FLAG_ANGLE))
     down, left = length * torch.sin(angle), -length * torch.cos(angle)  # the flag, as a vector from the stem's top
+    # One 28x28 plane per chosen 1: each pixel's offset from the stem's top, and how near it is to the flag.
+    down, left, length, pen = (v[:, None, None] for v in (down, left, length, pen))
     rows = columns[None, :, None] - top[:, None, None].float()
     cols = columns[None, None, :] - stem[:, None, None]
-    along = (rows * down[:, None, None] + cols * left[:, None, None]) / (length**2)[:, None, None]
-    along = along.clamp(0, 1)
-    distance = torch.hypot(rows - along * down[:, None, None], cols - along * left[:, None, None])
-    flag = (pen[:, None, None] / 2 + 0.5 - distance).clamp(0, 1)
+    along = ((rows * down + cols * left) / length**2).clamp(0, 1)  # the nearest point of the flag, as a share of it
+    distance = torch.hypot(rows - along * down, cols - along * left)
+    flag = (pen / 2 + 0.5 - distance).clamp(0, 1)
     flagged = x.clone()
     flagged[chosen, 0] = torch.maximum(image, flag)
     return flagged
