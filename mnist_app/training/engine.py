@@ -50,6 +50,7 @@ class TrainConfig:
     font_digits: int = 0  # drawings of each digit per development-split font mixed into training (font_digits.py)
     font_letters: int = 0  # drawings of each letter per development-split font, trained on as not digits
     font_hold_out: tuple[str, ...] = ()  # development hands never drawn: unseen hands to measure on
+    drawn_mnist: int = 0  # MNIST training digits drawn as canvases, photos and chalk, mixed in (drawn_mnist.py)
     not_a_digit_weight: float = 0.5  # of the loss towards even odds on what is not a digit, beside the digits' loss
     seed: int = 0
     eval_every: int = 0  # steps between validation checks; 0 means at the end of each epoch

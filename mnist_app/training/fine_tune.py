@@ -72,12 +72,13 @@ def lesson(meta: dict[str, Any], setting: str) -> dict[str, Any] | None:
 def fine_tune_config(base_meta: dict[str, Any], epochs: int = EPOCHS, lr: float = LR) -> TrainConfig:
     """The base model's own training settings (label smoothing, augmentation...) with fewer epochs and a lower lr.
     Every epoch is warped: a recipe's clean last epochs would leave a short fine-tune with no augmentation at all.
-    Font digits and letters are drawn again, fewer, when the base learnt from them; 1s get flags when its did."""
+    Font digits and letters are drawn again, fewer, when the base learnt from them; 1s get flags when its did.
+    MNIST digits drawn as in use (`--drawn-mnist`) are not: about 50 s of one core a thousand."""
     known = {f.name for f in fields(TrainConfig)}
     training = {k: v for k, v in from_scratch_training(base_meta).items() if k in known}
     cfg = replace(
         TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr, threads=0, clean_epochs=0,
-        font_digits=0, font_letters=0,
+        font_digits=0, font_letters=0, drawn_mnist=0,
     )
     if lesson(base_meta, "font_digits"):
         cfg = replace(cfg, font_digits=FONT_DIGITS_PER_FONT)

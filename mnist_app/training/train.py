@@ -22,6 +22,7 @@ from mnist_app.storage.versions import ModelVersions
 from mnist_app.storage.weights import WeightsError, load_weights, save_weights
 from mnist_app.synthesis import hands
 from mnist_app.training.data import DATA_ENV, Splits, load_mnist, split_validation
+from mnist_app.training.drawn_mnist import drawn_mnist
 from mnist_app.training.engine import TrainConfig, TrainEvent, run_metadata, train
 from mnist_app.training.evaluate import loss_and_accuracy
 from mnist_app.training.font_digits import NoFontsError, font_drawings
@@ -60,6 +61,9 @@ def parser() -> argparse.ArgumentParser:
         help="mix N drawings of each letter in those fonts into training, as not digits (the net learns doubt)")
     add("--font-hold-out", type=hand_names, default=defaults.font_hold_out, metavar="HAND,...",
         help="development-split hands never drawn for training, to measure unseen hands on (other_hands.py --hands)")
+    add("--drawn-mnist", type=int, default=defaults.drawn_mnist, metavar="N",
+        help="mix N of MNIST's training digits, drawn as canvases, photos and chalk and prepared by the app's "
+             "pipeline, into training")
     add("--not-a-digit-weight", type=float, default=defaults.not_a_digit_weight,
         help="weight of the loss that pulls the readings of those letters towards even odds")
     add("--val-size", type=int, default=VAL_SIZE, help="training images held out to pick the best epoch")
@@ -102,6 +106,13 @@ def hand_names(text: str) -> tuple[str, ...]:
 def with_font_drawings(splits: Splits, cfg: TrainConfig) -> Splits:
     """The training split with drawings in the development-split fonts added; validation stays MNIST's own."""
     images, labels = font_drawings(cfg.font_digits, cfg.font_letters, cfg.seed, hold_out=cfg.font_hold_out)
+    return Splits(torch.cat([splits.train_images, images]), torch.cat([splits.train_labels, labels]),
+                  splits.val_images, splits.val_labels)
+
+
+def with_drawn_mnist(splits: Splits, cfg: TrainConfig) -> Splits:
+    """The training split with `cfg.drawn_mnist` of its own digits drawn as in use added; validation stays as it is."""
+    images, labels = drawn_mnist(splits.train_images, splits.train_labels, cfg.drawn_mnist, cfg.seed)
     return Splits(torch.cat([splits.train_images, images]), torch.cat([splits.train_labels, labels]),
                   splits.val_images, splits.val_labels)
 
@@ -161,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
         shear=args.shear, flag_ones=args.flag_ones, clean_epochs=args.clean_epochs, font_digits=args.font_digits,
         font_letters=args.font_letters, font_hold_out=args.font_hold_out, not_a_digit_weight=args.not_a_digit_weight,
-        autocast=args.autocast,
+        drawn_mnist=args.drawn_mnist, autocast=args.autocast,
     )
     initial_state, base_meta = None, None
     if args.init is not None:
@@ -171,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
             p.error(f"--init: {e}")
     mnist = load_mnist(args.data)
     splits = split_validation(mnist.train_images, mnist.train_labels, args.val_size, seed=0)
+    if cfg.drawn_mnist:  # before the fonts: only MNIST's own digits are drawn
+        splits = with_drawn_mnist(splits, cfg)
     if cfg.font_digits or cfg.font_letters:
         try:
             splits = with_font_drawings(splits, cfg)
