@@ -24,7 +24,7 @@ def test_drawn_digits_are_the_pipelines_28x28s_of_the_chosen_digits_seeded_howev
     assert np.mean(read == drawn_labels.numpy()) >= 0.9
 
 
-def test_the_cli_draws_only_training_split_digits_mixes_them_in_and_records_it(tmp_path, monkeypatch):
+def test_the_cli_draws_only_training_split_digits_and_records_how_many(tmp_path, monkeypatch):
     seen = []
 
     def recording(images, labels, count, seed):

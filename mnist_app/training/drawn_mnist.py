@@ -1,6 +1,6 @@
 """MNIST's own training digits drawn the ways people give digits to the app (canvas strokes, phone photos, chalk:
 `synthesis/render.py`) and prepared by the app's pipeline, so the net learns the 28x28s it is shown in use, not only
-MNIST's scans. Only training-split digits are drawn: validation and test stay MNIST's own.
+MNIST's scans. The CLI (`--drawn-mnist`) draws only training-split digits: validation and test stay MNIST's own.
 """
 
 from multiprocessing import get_context
