@@ -4,7 +4,7 @@ or torchvision's download into a per-user cache. Decoded once into uint8 tensors
 import gzip
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,11 @@ class Splits:
     train_labels: torch.Tensor  # a digit, or NOT_A_DIGIT_LABEL for a drawing mixed in to teach doubt
     val_images: torch.Tensor
     val_labels: torch.Tensor
+
+    def with_training(self, images: torch.Tensor, labels: torch.Tensor) -> "Splits":
+        """These splits with `images` appended to the training split; validation stays as it is."""
+        return replace(self, train_images=torch.cat([self.train_images, images]),
+                       train_labels=torch.cat([self.train_labels, labels]))
 
 
 def default_cache_dir() -> Path:

@@ -102,12 +102,7 @@ def mixed_in(splits: Splits, images: np.ndarray, labels: np.ndarray, share: floa
     k = repeats(len(labels), len(splits.train_labels), share)
     repeated_images = torch.from_numpy(np.repeat(np.asarray(images, np.uint8), k, axis=0))
     repeated_labels = torch.from_numpy(np.repeat(np.asarray(labels, np.int64), k))
-    mixed = replace(
-        splits,
-        train_images=torch.cat([splits.train_images, repeated_images]),
-        train_labels=torch.cat([splits.train_labels, repeated_labels]),
-    )
-    return mixed, k
+    return splits.with_training(repeated_images, repeated_labels), k
 
 
 def with_corrections(splits: Splits, spec: FineTune) -> tuple[Splits, int]:

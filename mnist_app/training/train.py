@@ -106,15 +106,13 @@ def hand_names(text: str) -> tuple[str, ...]:
 def with_font_drawings(splits: Splits, cfg: TrainConfig) -> Splits:
     """The training split with drawings in the development-split fonts added; validation stays MNIST's own."""
     images, labels = font_drawings(cfg.font_digits, cfg.font_letters, cfg.seed, hold_out=cfg.font_hold_out)
-    return Splits(torch.cat([splits.train_images, images]), torch.cat([splits.train_labels, labels]),
-                  splits.val_images, splits.val_labels)
+    return splits.with_training(images, labels)
 
 
 def with_drawn_mnist(splits: Splits, cfg: TrainConfig) -> Splits:
     """The training split with `cfg.drawn_mnist` of its own digits drawn as in use added; validation stays as it is."""
     images, labels = drawn_mnist(splits.train_images, splits.train_labels, cfg.drawn_mnist, cfg.seed)
-    return Splits(torch.cat([splits.train_images, images]), torch.cat([splits.train_labels, labels]),
-                  splits.val_images, splits.val_labels)
+    return splits.with_training(images, labels)
 
 
 def checkpoint_path(out: Path | None, model: str) -> Path:
