@@ -20,7 +20,7 @@ from mnist_app.storage.weights import WeightsError, load_weights, save_weights
 from mnist_app.training.calibration import fit_temperature
 from mnist_app.training.data import DATA_ENV, fingerprint, load_mnist, split_validation
 from mnist_app.training.evaluate import logits_of, loss_and_accuracy_of
-from mnist_app.training.models import build_model
+from mnist_app.training.models import build_model, model_name
 from mnist_app.training.train import VAL_SIZE
 
 State = dict[str, torch.Tensor]
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         tuned_model, tuned_meta = load_weights(args.tuned)
     except WeightsError as e:
         p.error(str(e))
-    if base_meta["architecture"] != tuned_meta["architecture"]:
+    if model_name(base_meta["architecture"]) != model_name(tuned_meta["architecture"]):  # a former name is the same net
         p.error(f"{args.base} is a {base_meta['architecture']!r} model, {args.tuned} a {tuned_meta['architecture']!r}")
     model = build_model(tuned_meta["architecture"])
     model.load_state_dict(interpolated(base_model.state_dict(), tuned_model.state_dict(), args.share))
