@@ -5,9 +5,8 @@ the corrections mixed into MNIST's training split. Each correction is repeated s
 make a few percent of an epoch: enough to be learnt, too few to crowd out MNIST.
 
 A base that learnt from the development split's handwriting fonts (`--font-digits`, `--font-letters`) would lose
-those lessons in a fine-tune on MNIST alone (benchmarks/fine_tune_lessons.py: development hands' digits read right
-98.65 -> 97.89%, letters flagged 92.5 -> 56.3%), so a few of their digits and letters are drawn again and mixed in
-the same way.
+those lessons in a fine-tune on MNIST alone (benchmarks/fine_tune_lessons.py: letters flagged 92.5 -> 65.4%, with
+the drawings 89.3%), so a few of their digits and letters are drawn again and mixed in the same way.
 """
 
 import math
