@@ -371,7 +371,13 @@ def run_metadata(cfg: TrainConfig, result: TrainResult, test_acc: float, mnist: 
         "stopped": result.stopped,
         "training": asdict(cfg) | {"world_size": world_size},
         "train_seconds": round(result.train_s, 1),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {pick_device(cfg.device).type}",
+    } | provenance(mnist, cfg.device)
+
+
+def provenance(mnist: Mnist, device: str = "auto") -> dict:
+    """Where and when a saved model was made, and from which training data (part of its JSON sidecar)."""
+    return {
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, {pick_device(device).type}",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data_hash": fingerprint(mnist.train_images, mnist.train_labels),
     }

@@ -8,9 +8,6 @@ models"). The temperature is fitted again on the validation split; the test set 
 """
 
 import argparse
-import os
-import platform
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +15,10 @@ import torch
 
 from mnist_app.storage.weights import WeightsError, load_weights, save_weights
 from mnist_app.training.calibration import fit_temperature
-from mnist_app.training.data import DATA_ENV, fingerprint, load_mnist, split_validation
+from mnist_app.training.data import DATA_ENV, load_mnist, split_validation
+from mnist_app.training.engine import provenance
 from mnist_app.training.evaluate import logits_of, loss_and_accuracy_of
-from mnist_app.training.models import build_model, model_name
+from mnist_app.training.models import model_name
 from mnist_app.training.train import VAL_SIZE
 
 State = dict[str, torch.Tensor]
@@ -62,8 +60,6 @@ def metadata(base: Path, tuned_meta: dict[str, Any], tuned: Path, share: float) 
         "architecture": tuned_meta["architecture"],
         "interpolated": {"base": base.name, "tuned": tuned.name, "share": share},
         "started_from": {"weights": tuned.name} | tuned_meta,
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, cpu",
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 
@@ -71,15 +67,13 @@ def main(argv: list[str] | None = None) -> None:
     p = parser()
     args = p.parse_args(argv)
     try:
-        base_model, base_meta = load_weights(args.base)
+        model, base_meta = load_weights(args.base)  # in eval mode; its tensors become the interpolated ones
         tuned_model, tuned_meta = load_weights(args.tuned)
     except WeightsError as e:
         p.error(str(e))
     if model_name(base_meta["architecture"]) != model_name(tuned_meta["architecture"]):  # a former name is the same net
         p.error(f"{args.base} is a {base_meta['architecture']!r} model, {args.tuned} a {tuned_meta['architecture']!r}")
-    model = build_model(tuned_meta["architecture"])
-    model.load_state_dict(interpolated(base_model.state_dict(), tuned_model.state_dict(), args.share))
-    model.eval()
+    model.load_state_dict(interpolated(model.state_dict(), tuned_model.state_dict(), args.share))
     mnist = load_mnist(args.data)
     splits = split_validation(mnist.train_images, mnist.train_labels, VAL_SIZE, seed=0)
     val_logits = logits_of(model, splits.val_images)
@@ -89,8 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         "val_accuracy": val_acc,
         "test_accuracy": test_acc,
         "temperature": round(fit_temperature(val_logits, splits.val_labels), 5),
-        "data_hash": fingerprint(mnist.train_images, mnist.train_labels),
-    }
+    } | provenance(mnist, "cpu")
     save_weights(model, args.out, meta)
     print(f"test accuracy: {100 * test_acc:.2f}%  (val {100 * val_acc:.2f}%) -> {args.out}")
 
