@@ -139,7 +139,11 @@ def test_the_fine_tune_keeps_the_bases_training_settings_with_fewer_epochs_and_a
     assert from_scratch_training(meta) == recipe
     assert cfg.model == meta["architecture"] and cfg.label_smoothing == recipe["label_smoothing"] and cfg.augment
     assert cfg.epochs < recipe["epochs"] and cfg.lr < recipe["lr"] and cfg.threads == 0
+    # Warped, then one clean epoch as the shipped recipe ends (its weights lose less of MNIST so), whatever count of
+    # clean epochs the run from scratch had.
+    assert (cfg.epochs, cfg.clean_epochs) == (2, 1)
     quarter_hour = {"architecture": "crop24", "training": asdict(RECIPES["quarter-hour"])}
+    assert fine_tune_config(quarter_hour, epochs=4).clean_epochs == 1
     assert fine_tune_config(quarter_hour, epochs=1).clean_epochs == 0  # its one epoch is warped, not clean
 
 

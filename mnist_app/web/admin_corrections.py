@@ -149,7 +149,8 @@ def corrections_section(ctx: AppContext, password: gr.Textbox) -> None:
     with gr.Accordion("Corrections from the class", open=False, elem_id="admin-corrections"):
         gr.Markdown(
             f"Students' answers to \"Wrong? It is a ...\". Fine-tuning starts from the served model and trains "
-            f"{EPOCHS} epochs at a peak lr of {LR} on MNIST with the corrections repeated to make "
+            f"{EPOCHS} epochs at a peak lr of {LR} (the last on unwarped digits, as the served model's recipe ends) "
+            "on MNIST with the corrections repeated to make "
             f"{100 * CORRECTION_SHARE:.0f}% of each epoch. A model that learnt from handwriting fonts (other hands, "
             f"doubt of letters) sees some of their digits and letters again ({100 * FONT_SHARE:.0f}% of each epoch), "
             "so that it keeps those lessons. "
