@@ -1,7 +1,7 @@
 import json
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 import torch
@@ -215,3 +215,29 @@ def test_letters_labelled_not_a_digit_teach_the_net_doubt_of_letters_it_never_sa
     plain, taught_doubt = train(cfg, splits), train(cfg, with_letters)
     assert loss_and_accuracy(taught_doubt.model, test_x, test_y)[1] > 0.9  # it still reads digits
     assert top_probability_on_unseen_letters(taught_doubt.model) < top_probability_on_unseen_letters(plain.model) - 0.2
+
+
+def test_a_fine_tune_that_keeps_the_starting_readings_forgets_less_of_mnist(digits):
+    splits, test_x, test_y = digits
+    base = train(QUICK, splits).model
+    # What the fine-tune adds clashes with MNIST head on: the same digits, each labelled as the next digit.
+    clashing = splits.with_training(splits.train_images, (splits.train_labels + 1) % 10)
+    assert clashing.own_count == len(splits.train_images)
+    fine_tune = TrainConfig(model="fast", epochs=2, batch_size=64, lr=0.05, augment=False, threads=2)
+    start = {k: v.clone() for k, v in base.state_dict().items()}
+    forgetting = train(fine_tune, clashing, initial_state=start).model
+    keeping = train(replace(fine_tune, keep_readings=3.0), clashing, initial_state=start).model
+
+    def mnist_accuracy(model: torch.nn.Module) -> float:
+        return loss_and_accuracy(model, test_x, test_y)[1]
+
+    assert mnist_accuracy(keeping) > mnist_accuracy(forgetting) + 0.1
+    with pytest.raises(ValueError, match="needs a starting net"):
+        train(replace(fine_tune, keep_readings=1.0), clashing)
+
+
+def test_cli_keeps_readings_only_of_the_init_weights(tmp_path, capsys):
+    data = write_mnist(tmp_path / "data", n_train=600, n_test=100)
+    with pytest.raises(SystemExit):
+        main(["--data", str(data), "--model", "fast", "--keep-readings", "1", "--out", str(tmp_path / "w.safetensors")])
+    assert "--keep-readings keeps the readings of the --init weights: give --init" in capsys.readouterr().err

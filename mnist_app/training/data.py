@@ -39,11 +39,16 @@ class Splits:
     train_labels: torch.Tensor  # a digit, or NOT_A_DIGIT_LABEL for a drawing mixed in to teach doubt
     val_images: torch.Tensor
     val_labels: torch.Tensor
+    own: int | None = None  # the first `own` training images are MNIST's own, the rest drawn; None: all are
 
     def with_training(self, images: torch.Tensor, labels: torch.Tensor) -> "Splits":
         """These splits with `images` appended to the training split; validation stays as it is."""
         return replace(self, train_images=torch.cat([self.train_images, images]),
-                       train_labels=torch.cat([self.train_labels, labels]))
+                       train_labels=torch.cat([self.train_labels, labels]), own=self.own_count)
+
+    @property
+    def own_count(self) -> int:
+        return len(self.train_images) if self.own is None else self.own
 
 
 def default_cache_dir() -> Path:

@@ -10,7 +10,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
@@ -31,6 +31,7 @@ from mnist_app.training.evaluate import as_batch, logits_of, loss_and_accuracy_o
 from mnist_app.training.models import build_model, model_name
 
 READINGS_REPORTED = 10  # each validation reports the readings of its first digits (a lesson shows them)
+KEEP_READINGS_TEMPERATURE = 2.0  # softens both nets' readings, so the runners-up are kept too (Hinton et al. 2015)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class TrainConfig:
     font_hold_out: tuple[str, ...] = ()  # development hands never drawn: unseen hands to measure on
     drawn_mnist: int = 0  # MNIST training digits drawn as canvases, photos and chalk, mixed in (drawn_mnist.py)
     not_a_digit_weight: float = 0.5  # of the loss towards even odds on what is not a digit, beside the digits' loss
+    keep_readings: float = 0.0  # a fine-tune: weight of the pull towards the starting net's readings of MNIST digits
     seed: int = 0
     eval_every: int = 0  # steps between validation checks; 0 means at the end of each epoch
     event_every: int = 20  # steps between progress events
@@ -112,6 +114,13 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+class Remembered(NamedTuple):
+    """The starting net of a fine-tune that keeps its readings, and which of the batch's images are MNIST's own."""
+
+    net: nn.Module
+    own: torch.Tensor  # bool, one per image of the batch
+
+
 class Shard(NamedTuple):
     """This process's part of the run: under DDP each of `world` processes takes every world-th image."""
 
@@ -144,16 +153,36 @@ def loss_of(logits: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> torch.Te
     return torch.where(digit, on_digits, cfg.not_a_digit_weight * towards_even_odds).mean()
 
 
+def forgetting_of(logits: torch.Tensor, start_logits: torch.Tensor) -> torch.Tensor:
+    """How far the net's readings have drifted from the starting net's: their KL divergence at a raised temperature
+    (learning without forgetting, Li & Hoiem 2016), scaled by its square as in distillation."""
+    t = KEEP_READINGS_TEMPERATURE
+    drift = F.kl_div(F.log_softmax(logits / t, dim=1), F.softmax(start_logits / t, dim=1), reduction="batchmean")
+    return drift * t * t
+
+
 def train_step(
-    net: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, lr: float, cfg: TrainConfig
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    lr: float,
+    cfg: TrainConfig,
+    remembered: Remembered | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One SGD step at learning rate `lr`; returns the loss and the logits."""
+    """One SGD step at learning rate `lr`; returns the loss and the logits. With `remembered`, the readings of the
+    batch's MNIST digits are also pulled towards the starting net's."""
     for group in optimizer.param_groups:
         group["lr"] = lr
     autocast = x.device.type == "cuda" if cfg.autocast is None else cfg.autocast
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
         logits = net(x.contiguous(memory_format=torch.channels_last))
         loss = loss_of(logits.float(), y, cfg)
+        if remembered is not None and remembered.own.any():
+            own = remembered.own
+            with torch.no_grad():
+                start_logits = remembered.net(x[own].contiguous(memory_format=torch.channels_last)).float()
+            loss = loss + cfg.keep_readings * forgetting_of(logits[own].float(), start_logits) * own.float().mean()
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -212,9 +241,11 @@ def train_epoch(
     shard: Shard,
     progress: Progress,
     should_stop: Callable[[], bool],
+    start_net: nn.Module | None = None,
 ) -> Iterator[None]:
     """Train one epoch, yielding after each step (off the clock, for events); it ends early when should_stop().
-    The order and the augmentation depend only on the seed and the epoch, so a resumed run repeats them."""
+    The order and the augmentation depend only on the seed and the epoch, so a resumed run repeats them.
+    `start_net`: the net whose readings of MNIST's own digits the fine-tune keeps (`cfg.keep_readings`)."""
     gen = torch.Generator(device=data.train_images.device).manual_seed(cfg.seed * 100_003 + epoch)
     order = torch.randperm(len(data.train_images), generator=gen, device=gen.device)[shard.rank :: shard.world]
     augment = cfg.augment and epoch < cfg.epochs - cfg.clean_epochs
@@ -230,7 +261,8 @@ def train_epoch(
                 x = add_flags(x, y, cfg.flag_ones, gen)
             x = augment_batch(x, gen, AugmentConfig(shear=cfg.shear))
         lr = one_cycle_lr(progress.step, progress.total_steps, cfg.lr, cfg.warmup)
-        loss, logits = train_step(net, optimizer, x, y, lr, cfg)
+        remembered = None if start_net is None else Remembered(start_net, idx < data.own_count)
+        loss, logits = train_step(net, optimizer, x, y, lr, cfg, remembered)
         progress.record(loss, logits, y, lr, time.perf_counter() - start)
         yield
 
@@ -292,6 +324,19 @@ def resume(
     return best, state
 
 
+def starting_net(
+    cfg: TrainConfig, initial_state: dict[str, torch.Tensor] | None, device: torch.device
+) -> nn.Module | None:
+    """A frozen copy of the fine-tune's starting net, when `cfg.keep_readings` asks to keep its readings."""
+    if not cfg.keep_readings:
+        return None
+    if initial_state is None:
+        raise ValueError("keeping the starting net's readings needs a starting net: a fine-tune")
+    net = build_model(cfg.model)
+    net.load_state_dict(initial_state)
+    return net.to(device, memory_format=torch.channels_last).eval().requires_grad_(False)
+
+
 def train(
     cfg: TrainConfig,
     data: Splits,
@@ -315,7 +360,8 @@ def train(
         model.load_state_dict(initial_state)
     model = model.to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer(model, cfg)
-    data = Splits(data.train_images.to(device), data.train_labels.to(device), data.val_images, data.val_labels)
+    start_net = starting_net(cfg, initial_state, device)
+    data = replace(data, train_images=data.train_images.to(device), train_labels=data.train_labels.to(device))
     shard = Shard(rank, world, batch=max(1, cfg.batch_size // world))
     steps_per_epoch = len(data.train_images) // world // shard.batch
     if steps_per_epoch == 0:
@@ -334,7 +380,7 @@ def train(
         history.append(validate(model, data, progress, state, best, keep_last=True))
         emit(history[-1])
     for epoch in range(state["epoch"], cfg.epochs):
-        for _ in train_epoch(net, optimizer, data, epoch, cfg, shard, progress, should_stop):
+        for _ in train_epoch(net, optimizer, data, epoch, cfg, shard, progress, should_stop, start_net):
             if cfg.eval_every and progress.step % cfg.eval_every == 0:
                 history.append(validate(model, data, progress, state, best, cfg.watch_test))
                 emit(history[-1])
