@@ -1,4 +1,5 @@
-"""Weights part of the way from a base to its fine-tune: the arithmetic, and the CLI's weights and metadata."""
+"""Weights part of the way from a base to its fine-tune (or to several fine-tunes' mean, a soup): the arithmetic,
+and the CLI's weights and metadata."""
 
 import json
 
@@ -9,7 +10,7 @@ from mnist_app.reading.predict import Predictor
 from mnist_app.storage.weights import save_weights
 from mnist_app.testing.mnist_files import write_mnist
 from mnist_app.training.fine_tune import fine_tune_config, from_scratch_training
-from mnist_app.training.interpolate import interpolated, main
+from mnist_app.training.interpolate import interpolated, main, soup
 from mnist_app.training.models import build_model
 from mnist_app.training.train import main as train_main
 
@@ -26,6 +27,19 @@ def test_every_weight_and_running_statistic_moves_the_share_of_the_way_and_count
     assert all(torch.equal(interpolated(base, tuned, 0.0)[k], base[k]) for k in base)
     with pytest.raises(ValueError, match="not one architecture"):
         interpolated(base, build_model("compact").state_dict(), 0.5)
+
+
+def test_a_soup_is_every_weights_mean_and_keeps_the_first_ones_counters():
+    states = [build_model("fast").state_dict() for _ in range(3)]
+    states[1] = {k: v + 7 if not v.is_floating_point() else v for k, v in states[1].items()}
+    mixed = soup(states)
+    weight = next(k for k in mixed if k.endswith("weight"))
+    counter = next(k for k in mixed if k.endswith("num_batches_tracked"))
+    assert torch.allclose(mixed[weight], (states[0][weight] + states[1][weight] + states[2][weight]) / 3)
+    assert mixed[counter] == states[0][counter]
+    assert all(torch.equal(soup(states[:1])[k], states[0][k]) for k in mixed)
+    with pytest.raises(ValueError, match="not one architecture"):
+        soup([states[0], build_model("compact").state_dict()])
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +85,21 @@ def test_the_cli_refuses_a_share_outside_0_to_1_and_weights_of_two_architectures
         main(["--data", str(data), str(base), str(other), "--out", str(tmp_path / "x.safetensors")])
     assert "is a 'fast' model" in capsys.readouterr().err
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_the_cli_serves_the_soup_of_several_fine_tunes(base_and_tuned, tmp_path):
+    data, base, tuned = base_and_tuned
+    other = tmp_path / "other_seed.safetensors"
+    common = ["--data", str(data), "--model", "fast", "--batch-size", "64", "--val-size", "200", "--threads", "2"]
+    train_main([*common, "--epochs", "1", "--lr", "0.01", "--seed", "2", "--init", str(base), "--out", str(other)])
+    out = tmp_path / "soup.safetensors"
+    main(["--data", str(data), str(base), str(tuned), str(other), "--share", "1", "--out", str(out)])
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["interpolated"]["tuned"] == ["tuned.safetensors", "other_seed.safetensors"]
+    assert meta["started_from"]["weights"] == "tuned.safetensors" and meta["test_accuracy"] > 0.8
+    first = Predictor(tuned).model.state_dict()
+    mean = soup([first, Predictor(other).model.state_dict()])
+    expected = interpolated(Predictor(base).model.state_dict(), mean, 1.0)  # the soup's tensors, the base's counters
+    served = Predictor(out).model.state_dict()
+    assert any(not torch.equal(mean[k], first[k]) for k in mean if mean[k].is_floating_point())  # the seeds differ
+    assert all(torch.allclose(served[k].float(), expected[k].float()) for k in expected)
