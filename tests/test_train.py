@@ -241,3 +241,21 @@ def test_cli_keeps_readings_only_of_the_init_weights(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--data", str(data), "--model", "fast", "--keep-readings", "1", "--out", str(tmp_path / "w.safetensors")])
     assert "--keep-readings keeps the readings of the --init weights: give --init" in capsys.readouterr().err
+
+
+def test_a_fine_tune_that_draws_flags_does_not_keep_the_starting_readings_of_1s(digits, monkeypatch):
+    splits, _, _ = digits
+    start = {k: v.clone() for k, v in train(replace(QUICK, epochs=1), splits).model.state_dict().items()}
+    kept_1s = []  # per step: were any 1s among the images whose starting readings were kept?
+    real_step = engine.train_step
+
+    def spying_step(net, optimizer, x, y, lr, cfg, remembered):
+        kept_1s.append(bool((y[remembered.own] == 1).any()))
+        return real_step(net, optimizer, x, y, lr, cfg, remembered)
+
+    monkeypatch.setattr(engine, "train_step", spying_step)
+    cfg = replace(QUICK, epochs=2, clean_epochs=1, augment=True, flag_ones=0.3, keep_readings=1.0)
+    train(cfg, splits, initial_state=start)
+    steps = len(kept_1s) // 2
+    # The warped epoch draws flags on 1s, which the starting net never read as 1s; the clean epoch draws none.
+    assert not any(kept_1s[:steps]) and all(kept_1s[steps:])

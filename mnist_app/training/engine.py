@@ -232,6 +232,13 @@ class Progress:
         return ev
 
 
+def kept_readings(idx: torch.Tensor, labels: torch.Tensor, own_count: int, flags_drawn: bool) -> torch.Tensor:
+    """Which images of the batch the fine-tune keeps the starting net's readings of: MNIST's own digits, but not
+    their 1s when flags are drawn on them (a flagged 1 is what the starting net never learnt to read as a 1)."""
+    own = idx < own_count
+    return own & (labels != 1) if flags_drawn else own
+
+
 def train_epoch(
     net: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -261,7 +268,8 @@ def train_epoch(
                 x = add_flags(x, y, cfg.flag_ones, gen)
             x = augment_batch(x, gen, AugmentConfig(shear=cfg.shear))
         lr = one_cycle_lr(progress.step, progress.total_steps, cfg.lr, cfg.warmup)
-        remembered = None if start_net is None else Remembered(start_net, idx < data.own_count)
+        kept = kept_readings(idx, y, data.own_count, flags_drawn=augment and cfg.flag_ones > 0)
+        remembered = None if start_net is None else Remembered(start_net, kept)
         loss, logits = train_step(net, optimizer, x, y, lr, cfg, remembered)
         progress.record(loss, logits, y, lr, time.perf_counter() - start)
         yield
