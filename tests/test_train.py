@@ -250,7 +250,7 @@ def test_a_fine_tune_that_draws_flags_does_not_keep_the_starting_readings_of_1s(
     real_step = engine.train_step
 
     def spying_step(net, optimizer, x, y, lr, cfg, remembered):
-        kept_1s.append(bool((y[remembered.own] == 1).any()))
+        kept_1s.append(bool((y[remembered.kept] == 1).any()))
         return real_step(net, optimizer, x, y, lr, cfg, remembered)
 
     monkeypatch.setattr(engine, "train_step", spying_step)

@@ -115,10 +115,10 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 class Remembered(NamedTuple):
-    """The starting net of a fine-tune that keeps its readings, and which of the batch's images are MNIST's own."""
+    """The starting net of a fine-tune that keeps its readings, and which of the batch's images they are kept of."""
 
     net: nn.Module
-    own: torch.Tensor  # bool, one per image of the batch
+    kept: torch.Tensor  # bool, one per image of the batch: see kept_readings
 
 
 class Shard(NamedTuple):
@@ -171,18 +171,18 @@ def train_step(
     remembered: Remembered | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One SGD step at learning rate `lr`; returns the loss and the logits. With `remembered`, the readings of the
-    batch's MNIST digits are also pulled towards the starting net's."""
+    batch's kept images (MNIST's own digits) are also pulled towards the starting net's."""
     for group in optimizer.param_groups:
         group["lr"] = lr
     autocast = x.device.type == "cuda" if cfg.autocast is None else cfg.autocast
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
         logits = net(x.contiguous(memory_format=torch.channels_last))
         loss = loss_of(logits.float(), y, cfg)
-        if remembered is not None and remembered.own.any():
-            own = remembered.own
+        if remembered is not None and remembered.kept.any():
+            kept = remembered.kept
             with torch.no_grad():
-                start_logits = remembered.net(x[own].contiguous(memory_format=torch.channels_last)).float()
-            loss = loss + cfg.keep_readings * forgetting_of(logits[own].float(), start_logits) * own.float().mean()
+                start_logits = remembered.net(x[kept].contiguous(memory_format=torch.channels_last)).float()
+            loss = loss + cfg.keep_readings * forgetting_of(logits[kept].float(), start_logits) * kept.float().mean()
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
