@@ -256,6 +256,7 @@ def train_epoch(
     gen = torch.Generator(device=data.train_images.device).manual_seed(cfg.seed * 100_003 + epoch)
     order = torch.randperm(len(data.train_images), generator=gen, device=gen.device)[shard.rank :: shard.world]
     augment = cfg.augment and epoch < cfg.epochs - cfg.clean_epochs
+    flags_drawn = augment and cfg.flag_ones > 0
     net.train()
     for b in range(progress.steps_per_epoch):
         if should_stop():
@@ -264,12 +265,13 @@ def train_epoch(
         idx = order[b * shard.batch : (b + 1) * shard.batch]
         x, y = as_batch(data.train_images[idx]), data.train_labels[idx]
         if augment:
-            if cfg.flag_ones:
+            if flags_drawn:
                 x = add_flags(x, y, cfg.flag_ones, gen)
             x = augment_batch(x, gen, AugmentConfig(shear=cfg.shear))
         lr = one_cycle_lr(progress.step, progress.total_steps, cfg.lr, cfg.warmup)
-        kept = kept_readings(idx, y, data.own_count, flags_drawn=augment and cfg.flag_ones > 0)
-        remembered = None if start_net is None else Remembered(start_net, kept)
+        remembered = None
+        if start_net is not None:
+            remembered = Remembered(start_net, kept_readings(idx, y, data.own_count, flags_drawn))
         loss, logits = train_step(net, optimizer, x, y, lr, cfg, remembered)
         progress.record(loss, logits, y, lr, time.perf_counter() - start)
         yield
