@@ -11,7 +11,6 @@ import torch
 from mnist_app.reading import mnist_style
 from mnist_app.reading.decode import NoDigitError
 from mnist_app.synthesis import render
-from mnist_app.training.augment import add_flags
 
 # Mostly canvases, as in use; a photo or a chalk board costs ten canvases' time to draw.
 STYLES = ("canvas", "canvas", "canvas", "canvas", "photo", "chalk")
@@ -34,30 +33,18 @@ def draw_digits(images: np.ndarray, indices: np.ndarray, seed: int) -> tuple[np.
     return np.array(prepared, np.uint8).reshape(-1, 28, 28), np.array(kept, np.int64)
 
 
-def flagged_ones(images: torch.Tensor, labels: torch.Tensor, share: float, seed: int) -> torch.Tensor:
-    """`images` (N x 28 x 28 uint8) with `share` of the 1s given a flag before they are drawn: a flag added to the
-    28x28 only is learnt there, but the pipeline does not hand the net a drawn flagged 1 in that shape."""
-    x = images[:, None].float() / 255
-    flagged = add_flags(x, labels, share, torch.Generator().manual_seed(seed))
-    return (flagged[:, 0] * 255).round().to(torch.uint8)
-
-
 def drawn_mnist(
-    images: torch.Tensor, labels: torch.Tensor, count: int, seed: int = 0, processes: int = 2, flag_ones: float = 0.0
+    images: torch.Tensor, labels: torch.Tensor, count: int, seed: int = 0, processes: int = 2
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`count` of the training digits `images` (a seeded choice) drawn and prepared as in use, and their labels;
-    `flag_ones` of the chosen 1s are drawn with a flag."""
+    """`count` of the training digits `images` (a seeded choice) drawn and prepared as in use, and their labels."""
     chosen = np.random.default_rng([seed, 3001]).permutation(len(images))[:count]
-    picked = images[chosen]
-    if flag_ones:
-        picked = flagged_ones(picked, labels[chosen], flag_ones, seed)
-    parts = [part for part in np.array_split(np.arange(len(chosen)), processes) if len(part)]
-    jobs = [(picked[part].numpy(), chosen[part], seed) for part in parts]
+    parts = [part for part in np.array_split(chosen, processes) if len(part)]
+    jobs = [(images[part].numpy(), part, seed) for part in parts]
     if len(jobs) == 1:  # in this process: a daemonic one may not start a pool
         drawn = [draw_digits(*jobs[0])]
     else:
         with get_context("spawn").Pool(len(jobs)) as pool:
             drawn = pool.starmap(draw_digits, jobs)
     prepared = np.concatenate([d for d, _ in drawn])
-    kept = np.concatenate([chosen[part[k]] for part, (_, k) in zip(parts, drawn, strict=True)])
+    kept = np.concatenate([part[k] for part, (_, k) in zip(parts, drawn, strict=True)])
     return torch.from_numpy(prepared), labels[torch.from_numpy(kept)]

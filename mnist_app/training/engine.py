@@ -52,7 +52,6 @@ class TrainConfig:
     font_letters: int = 0  # drawings of each letter per development-split font, trained on as not digits
     font_hold_out: tuple[str, ...] = ()  # development hands never drawn: unseen hands to measure on
     drawn_mnist: int = 0  # MNIST training digits drawn as canvases, photos and chalk, mixed in (drawn_mnist.py)
-    drawn_flag_ones: float = 0.0  # share of those drawn 1s drawn with a flag
     not_a_digit_weight: float = 0.5  # of the loss towards even odds on what is not a digit, beside the digits' loss
     keep_readings: float = 0.0  # a fine-tune: weight of the pull towards the starting net's readings of MNIST digits
     seed: int = 0

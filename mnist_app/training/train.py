@@ -64,9 +64,6 @@ def parser() -> argparse.ArgumentParser:
     add("--drawn-mnist", type=int, default=defaults.drawn_mnist, metavar="N",
         help="mix N of MNIST's training digits, drawn as canvases, photos and chalk and prepared by the app's "
              "pipeline, into training")
-    add("--drawn-flag-ones", type=float, default=defaults.drawn_flag_ones, metavar="SHARE",
-        help="draw this share of those 1s with a flag (before they are drawn, so the net learns it as the app "
-             "prepares it)")
     add("--not-a-digit-weight", type=float, default=defaults.not_a_digit_weight,
         help="weight of the loss that pulls the readings of those letters towards even odds")
     add("--keep-readings", type=float, default=defaults.keep_readings, metavar="WEIGHT",
@@ -117,9 +114,7 @@ def with_font_drawings(splits: Splits, cfg: TrainConfig) -> Splits:
 
 def with_drawn_mnist(splits: Splits, cfg: TrainConfig) -> Splits:
     """The training split with `cfg.drawn_mnist` of its own digits drawn as in use added; validation stays as it is."""
-    images, labels = drawn_mnist(
-        splits.train_images, splits.train_labels, cfg.drawn_mnist, cfg.seed, flag_ones=cfg.drawn_flag_ones
-    )
+    images, labels = drawn_mnist(splits.train_images, splits.train_labels, cfg.drawn_mnist, cfg.seed)
     return splits.with_training(images, labels)
 
 
@@ -178,8 +173,7 @@ def main(argv: list[str] | None = None) -> None:
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
         shear=args.shear, flag_ones=args.flag_ones, clean_epochs=args.clean_epochs, font_digits=args.font_digits,
         font_letters=args.font_letters, font_hold_out=args.font_hold_out, not_a_digit_weight=args.not_a_digit_weight,
-        drawn_mnist=args.drawn_mnist, drawn_flag_ones=args.drawn_flag_ones, keep_readings=args.keep_readings,
-        autocast=args.autocast,
+        drawn_mnist=args.drawn_mnist, keep_readings=args.keep_readings, autocast=args.autocast,
     )
     if cfg.keep_readings and args.init is None:
         p.error("--keep-readings keeps the readings of the --init weights: give --init")
