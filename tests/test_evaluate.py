@@ -6,8 +6,10 @@ import sys
 
 import numpy as np
 
+from mnist_app.reading.predict import Predictor
 from mnist_app.storage.weights import PACKAGE_WEIGHTS, metadata_path
 from mnist_app.testing.mnist_files import write_mnist
+from mnist_app.training.data import load_mnist
 from mnist_app.training.evaluate import confusion_matrix, parser
 
 
@@ -33,6 +35,17 @@ def test_cli_prints_accuracy_parameters_and_confusion(tmp_path):
     rows = [[int(v) for v in line.split()[1:]] for line in lines[5:15]]
     assert len(rows) == 10 and all(len(r) == 10 for r in rows) and sum(map(sum, rows)) == 1000
     assert plot.stat().st_size > 5000 and plot.read_bytes()[:4] == b"\x89PNG"
+    # How many readings the app itself would mark "not sure": the Predictor's own rule on the same test digits
+    flagged = re.search(r"flagged not sure \(the app's rule\): (\d+\.\d\d)% of the readings; (\d+\.\d\d)% of "
+                        r"those read right, (\d+) of the (\d+) misread", done.stdout)
+    assert flagged, done.stdout
+    test = load_mnist(data)
+    readings = Predictor().classify(test.test_images.numpy() / 255.0)
+    doubted = np.array([not r.confident for r in readings])
+    right = np.array([r.digit for r in readings]) == test.test_labels.numpy()
+    assert float(flagged.group(1)) == round(100 * doubted.mean(), 2) and doubted.any()
+    assert float(flagged.group(2)) == round(100 * doubted[right].mean(), 2)
+    assert (int(flagged.group(3)), int(flagged.group(4))) == (doubted[~right].sum(), (~right).sum())
 
 
 def test_cli_help_explains_every_option_and_its_default():

@@ -1,4 +1,5 @@
-"""Accuracy, per-digit accuracy, the confusion matrix and how honest the probabilities are (ECE).
+"""Accuracy, per-digit accuracy, the confusion matrix, how honest the probabilities are (ECE) and how many readings
+the app would flag as not sure.
 
     mnist-evaluate --weights PATH --plot confusion.png --reliability reliability.png
     mnist-evaluate --weights PATH --fit-temperature   # older weights: fit and store their temperature
@@ -13,6 +14,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
+from mnist_app.reading.predict import Predictor
 from mnist_app.storage.weights import PACKAGE_WEIGHTS, load_weights, metadata_path, update_metadata
 from mnist_app.training.calibration import (
     confidence_bins,
@@ -113,6 +115,12 @@ def main(argv: list[str] | None = None) -> None:
     bins = confidence_bins(probabilities, mnist.test_labels.numpy())
     print(f"expected calibration error (15 bins): {100 * expected_calibration_error(bins):.2f}% "
           f"at temperature {temperature:.4f}; mean top probability {probabilities.max(1).mean():.4f}")
+    right = logits.argmax(1).numpy() == mnist.test_labels.numpy()
+    readings = Predictor(args.weights).classify(as_batch(mnist.test_images)[:, 0].numpy())
+    doubted = np.array([not reading.confident for reading in readings])
+    print(f"flagged not sure (the app's rule): {100 * doubted.mean():.2f}% of the readings; "
+          f"{100 * doubted[right].mean():.2f}% of those read right, {doubted[~right].sum()} of the {(~right).sum()} "
+          f"misread")
     if args.plot:
         confusion_figure(confusion).savefig(args.plot, dpi=120)
         print(f"saved {args.plot}")
