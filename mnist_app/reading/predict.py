@@ -11,6 +11,7 @@ runs under torch.inference_mode, so no call changes shared state.
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -83,6 +84,20 @@ def looks_like_a_digit(image28: np.ndarray) -> bool:
     return float(image28.mean()) <= MOST_INK and aspect <= WIDEST
 
 
+def confident_bar(meta: dict[str, Any]) -> float:
+    """The top probability a reading needs to be confident, for weights with this JSON metadata."""
+    if "temperature" in meta:
+        return CONFIDENT_PROBABILITY
+    # Training with label smoothing e caps a well-learnt digit's probability near 1 - 0.9 e.
+    smoothing = float(meta.get("training", {}).get("label_smoothing", 0.0))
+    return CONFIDENT_SHARE * (1 - 0.9 * smoothing)
+
+
+def is_confident(probabilities: np.ndarray, image28: np.ndarray, bar: float) -> bool:
+    """Sure of a reading: its top probability reaches `bar` and the 28x28's ink is laid out as a digit's."""
+    return bool(probabilities.max() >= bar and looks_like_a_digit(image28))
+
+
 class Predictor:
     """A model and the pipeline in front of it. `weights=None` loads the shipped weights."""
 
@@ -90,11 +105,7 @@ class Predictor:
         self.device = torch.device(device or "cpu")
         self.model, self.meta = load_weights(weights, self.device)  # meta: the weights' JSON metadata
         self.temperature = float(self.meta.get("temperature", 1.0))  # fitted after training: logits / T are honest
-        if "temperature" in self.meta:
-            self.confident_probability = CONFIDENT_PROBABILITY
-        else:  # training with label smoothing e caps a well-learnt digit's probability near 1 - 0.9 e
-            smoothing = float(self.meta.get("training", {}).get("label_smoothing", 0.0))
-            self.confident_probability = CONFIDENT_SHARE * (1 - 0.9 * smoothing)
+        self.confident_probability = confident_bar(self.meta)
 
     def classify(self, images28: np.ndarray) -> list[Prediction]:
         """Predictions for a batch of already prepared N x 28 x 28 float images."""
@@ -107,7 +118,7 @@ class Predictor:
                 digit=int(p.argmax()),
                 probabilities=[float(v) for v in p / p.sum()],
                 input28=image,
-                confident=bool(p.max() >= self.confident_probability and looks_like_a_digit(image)),
+                confident=is_confident(p, image, self.confident_probability),
             )
             for p, image in zip(probabilities, images28, strict=True)
         ]

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
-from mnist_app.reading.predict import Predictor
+from mnist_app.reading.predict import confident_bar, is_confident
 from mnist_app.storage.weights import PACKAGE_WEIGHTS, load_weights, metadata_path, update_metadata
 from mnist_app.training.calibration import (
     confidence_bins,
@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         splits = split_validation(mnist.train_images, mnist.train_labels, args.val_size, seed=0)
         temperature = fit_temperature(logits_of(model, splits.val_images), splits.val_labels)
         update_metadata(args.weights, {"temperature": round(temperature, 5)})
+        meta = meta | {"temperature": temperature}
         print(f"temperature {temperature:.4f} (fitted on {args.val_size} validation digits) stored in "
               f"{metadata_path(args.weights)}")
     logits = logits_of(model, mnist.test_images)
@@ -116,8 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"expected calibration error (15 bins): {100 * expected_calibration_error(bins):.2f}% "
           f"at temperature {temperature:.4f}; mean top probability {probabilities.max(1).mean():.4f}")
     right = logits.argmax(1).numpy() == mnist.test_labels.numpy()
-    readings = Predictor(args.weights).classify(as_batch(mnist.test_images)[:, 0].numpy())
-    doubted = np.array([not reading.confident for reading in readings])
+    images28, bar = as_batch(mnist.test_images)[:, 0].numpy(), confident_bar(meta)
+    doubted = np.array([not is_confident(p, image, bar) for p, image in zip(probabilities, images28, strict=True)])
     print(f"flagged not sure (the app's rule): {100 * doubted.mean():.2f}% of the readings; "
           f"{100 * doubted[right].mean():.2f}% of those read right, {doubted[~right].sum()} of the {(~right).sum()} "
           f"misread")
