@@ -76,11 +76,12 @@ def fine_tune_config(base_meta: dict[str, Any], epochs: int = EPOCHS, lr: float 
     The last epoch is clean (unwarped) as the shipped recipe ends, however many clean epochs the base's recipe had;
     a one-epoch fine-tune is warped, so that the corrections are seen in many shapes. Font digits and letters are
     drawn again, fewer, when the base learnt from them; 1s get flags when its did. MNIST digits drawn as in use
-    (`--drawn-mnist`) are not: about 50 s of one core a thousand."""
+    (`--drawn-mnist`) are not: about 50 s of one core a thousand. bf16 is the engine's default whatever the base
+    ran in: a base trained in bf16 on a CPU with AMX may be fine-tuned on one that would emulate it, 13x slower."""
     known = {f.name for f in fields(TrainConfig)}
     training = {k: v for k, v in from_scratch_training(base_meta).items() if k in known}
     cfg = replace(
-        TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr, threads=0,
+        TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr, threads=0, autocast=None,
         clean_epochs=min(CLEAN_EPOCHS, epochs - 1), font_digits=0, font_letters=0, drawn_mnist=0,
     )
     if lesson(base_meta, "font_digits"):

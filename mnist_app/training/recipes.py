@@ -1,7 +1,8 @@
 """Named training recipes: settings of the one engine that `--recipe NAME` picks on the command line.
 
 `quarter-hour` is the shipped recipe in at most 15 minutes of CPU training (issue #17): the `full_res` net's 36
-epochs, the last on unwarped images in place of the shipped recipe's second step, in bf16 on the CPU.
+epochs, the last on unwarped images in place of the shipped recipe's second step, in bf16 on a CPU that multiplies
+bf16 in hardware (float32 on one that does not).
 `quarter-hour-other-hands` is that recipe plus the other hands' augmentation (issue #14): the wider shear, digits
 drawn in the development split's handwriting fonts and flags on some of MNIST's 1s. docs/training.md has their
 runs; `benchmarks/recipe_speed.py` measures them.
@@ -9,11 +10,22 @@ runs; `benchmarks/recipe_speed.py` measures them.
 
 from dataclasses import replace
 
+import torch
+
 from mnist_app.training.engine import TrainConfig
 
-# bf16 autocast runs the convolutions on the CPU's AMX units: 2.5x faster than float32 on this project's Xeon.
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AMX tiles or AVX-512 BF16). There bf16 autocast trains the
+    recipe's net 2.5x faster than float32 (an Intel Xeon); elsewhere torch emulates bf16 and a step takes 13x longer
+    than in float32 (an AMD EPYC with AVX2 only). docs/training.md has both measurements."""
+    return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+
+
+# True: bf16 autocast on the CPU too; None: the engine's default, bf16 on a GPU only.
 QUARTER_HOUR = TrainConfig(
-    model="full_res", epochs=36, lr=0.05, label_smoothing=0.1, clean_epochs=1, threads=2, autocast=True
+    model="full_res", epochs=36, lr=0.05, label_smoothing=0.1, clean_epochs=1, threads=2,
+    autocast=True if cpu_has_bf16() else None,
 )
 # Augmentation for hands not MNIST's: the shipped weights' shear and font digits, and flags on 1s (docs/training.md).
 OTHER_HANDS = {"shear": 0.25, "font_digits": 30, "flag_ones": 0.3}
