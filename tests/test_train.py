@@ -184,6 +184,14 @@ def test_the_compact_nets_former_name_trains_it_and_its_checkpoints_resume():
     assert not same_run({**wanted, "model": "fast"}, wanted)
 
 
+def test_a_checkpoint_resumes_on_a_machine_without_bf16_or_gpu_but_not_with_other_training_settings():
+    started = asdict(TrainConfig(model="full_res", epochs=36, autocast=True, device="cuda", threads=16))
+    here = asdict(TrainConfig(model="full_res", epochs=36, autocast=None, device="auto", threads=2))
+    assert same_run(started, here)
+    assert not same_run(started, {**here, "epochs": 30})
+    assert not same_run(started, {**here, "lr": 0.05})
+
+
 def test_a_run_that_watches_test_digits_keeps_its_last_weights_not_its_best(digits):
     splits, _, _ = digits
     events = []

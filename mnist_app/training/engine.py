@@ -316,8 +316,9 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
 
 
 def same_run(saved: dict, wanted: dict) -> bool:
-    """Whether a checkpoint can be resumed: everything but thread and reporting settings must match."""
-    ignore = {"threads", "event_every"}
+    """Whether a checkpoint can be resumed: everything but the machine's and the reporting's settings must match.
+    The device and bf16 belong to the machine (the recipes choose bf16 by the CPU), so a run may resume elsewhere."""
+    ignore = {"threads", "event_every", "device", "autocast"}
     saved = {**saved, "model": model_name(saved.get("model"))}  # checkpoints of the net's former name resume too
     return {k: v for k, v in saved.items() if k not in ignore} == {k: v for k, v in wanted.items() if k not in ignore}
 
