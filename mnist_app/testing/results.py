@@ -8,18 +8,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mnist_app.storage.atomic import atomic_write_bytes
+from mnist_app.training.machine import cpu_model
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
-
-
-def cpu_model() -> str | None:
-    """The "model name" line of /proc/cpuinfo (Linux); None where there is none."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return None
-    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), None)
 
 
 def command() -> str:

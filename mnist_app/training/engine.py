@@ -28,6 +28,7 @@ from mnist_app.training.augment import AugmentConfig, add_flags, augment_batch
 from mnist_app.training.calibration import fit_temperature
 from mnist_app.training.data import NOT_A_DIGIT_LABEL, Mnist, Splits, fingerprint
 from mnist_app.training.evaluate import as_batch, logits_of, loss_and_accuracy_of
+from mnist_app.training.machine import cpu_model
 from mnist_app.training.models import build_model, model_name
 
 READINGS_REPORTED = 10  # each validation reports the readings of its first digits (a lesson shows them)
@@ -434,7 +435,8 @@ def run_metadata(cfg: TrainConfig, result: TrainResult, test_acc: float, mnist: 
 def provenance(mnist: Mnist, device: str = "auto") -> dict:
     """Where and when a saved model was made, and from which training data (part of its JSON sidecar)."""
     return {
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {pick_device(device).type}",
+        "machine": f"{platform.machine()} {os.cpu_count()} cores ({cpu_model() or 'CPU not known'}), "
+                   f"{pick_device(device).type}",
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data_hash": fingerprint(mnist.train_images, mnist.train_labels),
     }

@@ -10,17 +10,8 @@ runs; `benchmarks/recipe_speed.py` measures them.
 
 from dataclasses import replace
 
-import torch
-
 from mnist_app.training.engine import TrainConfig
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU multiplies bf16 in hardware (AMX tiles or AVX-512 BF16). There bf16 autocast trains the
-    recipe's net 2.5x faster than float32 (an Intel Xeon); elsewhere torch emulates bf16 and a step takes 13x longer
-    than in float32 (an AMD EPYC with AVX2 only). docs/training.md has both measurements."""
-    return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
-
+from mnist_app.training.machine import cpu_has_bf16
 
 # True: bf16 autocast on the CPU too; None: the engine's default, bf16 on a GPU only.
 QUARTER_HOUR = TrainConfig(
