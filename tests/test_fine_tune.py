@@ -147,6 +147,8 @@ def test_the_fine_tune_keeps_the_bases_training_settings_with_fewer_epochs_and_a
     assert fine_tune_config(quarter_hour, epochs=1).clean_epochs == 0  # its one epoch is warped, not clean
     in_bf16 = {"architecture": "crop24", "training": {**asdict(RECIPES["quarter-hour"]), "autocast": True}}
     assert fine_tune_config(in_bf16).autocast is None  # this machine's question (emulated bf16 is 13x slower)
+    on_gpu = {"architecture": "crop24", "training": {**asdict(RECIPES["quarter-hour"]), "device": "cuda"}}
+    assert fine_tune_config(on_gpu).device == "auto"  # a base trained on a GPU is fine-tuned where there is none
 
 
 def gated(versions: ModelVersions, base_accuracy: float, accuracy: float) -> str:

@@ -33,6 +33,8 @@ from mnist_app.training.models import build_model, model_name
 
 READINGS_REPORTED = 10  # each validation reports the readings of its first digits (a lesson shows them)
 KEEP_READINGS_TEMPERATURE = 2.0  # softens both nets' readings, so the runners-up are kept too (Hinton et al. 2015)
+# Where a run trains, not what it learns: a checkpoint resumes and a fine-tune starts with the machine's own.
+MACHINE_SETTINGS = ("threads", "device", "autocast")
 
 
 @dataclass
@@ -317,9 +319,9 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
 
 
 def same_run(saved: dict, wanted: dict) -> bool:
-    """Whether a checkpoint can be resumed: everything but the machine's and the reporting's settings must match.
-    The device and bf16 belong to the machine (the recipes choose bf16 by the CPU), so a run may resume elsewhere."""
-    ignore = {"threads", "event_every", "device", "autocast"}
+    """Whether a checkpoint can be resumed: everything but the machine's and the reporting's settings must match,
+    so a run may resume elsewhere (the recipes choose bf16 by the CPU)."""
+    ignore = {*MACHINE_SETTINGS, "event_every"}
     saved = {**saved, "model": model_name(saved.get("model"))}  # checkpoints of the net's former name resume too
     return {k: v for k, v in saved.items() if k not in ignore} == {k: v for k, v in wanted.items() if k not in ignore}
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from mnist_app.training.data import Mnist, Splits
-from mnist_app.training.engine import TrainConfig
+from mnist_app.training.engine import MACHINE_SETTINGS, TrainConfig
 from mnist_app.training.evaluate import logits_of
 from mnist_app.training.font_digits import NoFontsError, font_drawings
 
@@ -76,12 +76,13 @@ def fine_tune_config(base_meta: dict[str, Any], epochs: int = EPOCHS, lr: float 
     The last epoch is clean (unwarped) as the shipped recipe ends, however many clean epochs the base's recipe had;
     a one-epoch fine-tune is warped, so that the corrections are seen in many shapes. Font digits and letters are
     drawn again, fewer, when the base learnt from them; 1s get flags when its did. MNIST digits drawn as in use
-    (`--drawn-mnist`) are not: about 50 s of one core a thousand. bf16 is the engine's default whatever the base
-    ran in: a base trained in bf16 on a CPU with AMX may be fine-tuned on one that would emulate it, 13x slower."""
-    known = {f.name for f in fields(TrainConfig)}
+    (`--drawn-mnist`) are not: about 50 s of one core a thousand. Threads, device and bf16 are the engine's defaults
+    whatever the base ran on: a base trained in bf16 on a CPU with AMX may be fine-tuned on one that would emulate it,
+    13x slower, or one trained on a GPU where there is none."""
+    known = {f.name for f in fields(TrainConfig)} - set(MACHINE_SETTINGS)
     training = {k: v for k, v in from_scratch_training(base_meta).items() if k in known}
     cfg = replace(
-        TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr, threads=0, autocast=None,
+        TrainConfig(**training), model=base_meta["architecture"], epochs=epochs, lr=lr,
         clean_epochs=min(CLEAN_EPOCHS, epochs - 1), font_digits=0, font_letters=0, drawn_mnist=0,
     )
     if lesson(base_meta, "font_digits"):
