@@ -281,3 +281,26 @@ def test_a_fine_tune_that_draws_flags_does_not_keep_the_starting_readings_of_1s(
     steps = len(kept_1s) // 2
     # The warped epoch draws flags on 1s, which the starting net never read as 1s; the clean epoch draws none.
     assert not any(kept_1s[:steps]) and all(kept_1s[steps:])
+
+
+def test_a_head_only_fine_tune_teaches_the_last_layer_and_leaves_the_features_as_they_were(digits):
+    splits, test_x, test_y = digits
+    start = {k: v.clone() for k, v in train(replace(QUICK, epochs=1), splits).model.state_dict().items()}
+    # What the fine-tune teaches clashes with what the net read: each digit labelled as the next one.
+    clashing = splits.with_training(splits.train_images, (splits.train_labels + 1) % 10)
+    tuned = train(replace(QUICK, epochs=2, head_only=True), clashing, initial_state=start).model
+    head, _ = list(tuned.named_children())[-1]
+    changed = {name for name, value in tuned.state_dict().items() if not torch.equal(value, start[name])}
+    assert changed == {f"{head}.weight", f"{head}.bias"}  # convolutions and batch norm's statistics as they were
+    with torch.inference_mode():
+        read = tuned(test_x[:, None].float() / 255).argmax(1)
+    assert (read == (test_y + 1) % 10).float().mean() > 0.5  # the head alone learnt the new readings
+    with pytest.raises(ValueError, match="needs trained weights"):
+        train(replace(QUICK, head_only=True), splits)
+
+
+def test_cli_trains_the_last_layer_only_of_the_init_weights(tmp_path, capsys):
+    data = write_mnist(tmp_path / "data", n_train=600, n_test=100)
+    with pytest.raises(SystemExit):
+        main(["--data", str(data), "--model", "fast", "--head-only", "--out", str(tmp_path / "w.safetensors")])
+    assert "--head-only trains the last layer of the --init weights: give --init" in capsys.readouterr().err

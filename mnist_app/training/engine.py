@@ -57,6 +57,7 @@ class TrainConfig:
     drawn_mnist: int = 0  # MNIST training digits drawn as canvases, photos and chalk, mixed in (drawn_mnist.py)
     not_a_digit_weight: float = 0.5  # of the loss towards even odds on what is not a digit, beside the digits' loss
     keep_readings: float = 0.0  # a fine-tune: weight of the pull towards the starting net's readings of MNIST digits
+    head_only: bool = False  # a fine-tune: only the last layer learns; the features and batch norm's statistics stay
     seed: int = 0
     eval_every: int = 0  # steps between validation checks; 0 means at the end of each epoch
     event_every: int = 20  # steps between progress events
@@ -133,13 +134,32 @@ class Shard(NamedTuple):
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.SGD:
-    """Nesterov SGD; weight decay on weights only, not on biases and batch-norm scales."""
-    decay = [p for p in model.parameters() if p.ndim > 1]
-    no_decay = [p for p in model.parameters() if p.ndim <= 1]
+    """Nesterov SGD over the parameters that learn; weight decay on weights only, not on biases and batch-norm
+    scales."""
+    learning = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in learning if p.ndim > 1]
+    no_decay = [p for p in learning if p.ndim <= 1]
     return torch.optim.SGD(
         [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=cfg.lr, momentum=cfg.momentum, nesterov=True,
     )
+
+
+def freeze_features(model: nn.Module) -> None:
+    """A head-only fine-tune: every parameter but the last layer's stops learning (each net ends in its linear
+    head)."""
+    model.requires_grad_(False)
+    list(model.children())[-1].requires_grad_(True)
+
+
+def train_mode(net: nn.Module, cfg: TrainConfig) -> None:
+    """Dropout and batch norm as in training; in a head-only fine-tune batch norm keeps the statistics it has, so the
+    frozen features are the ones the net is served with."""
+    net.train()
+    if cfg.head_only:
+        for module in net.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.eval()
 
 
 def optimizer_params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
@@ -260,7 +280,7 @@ def train_epoch(
     order = torch.randperm(len(data.train_images), generator=gen, device=gen.device)[shard.rank :: shard.world]
     augment = cfg.augment and epoch < cfg.epochs - cfg.clean_epochs
     flags_drawn = augment and cfg.flag_ones > 0
-    net.train()
+    train_mode(net, cfg)
     for b in range(progress.steps_per_epoch):
         if should_stop():
             return
@@ -372,6 +392,10 @@ def train(
     model = build_model(cfg.model)
     if initial_state is not None:
         model.load_state_dict(initial_state)
+    elif cfg.head_only:
+        raise ValueError("training the last layer only needs trained weights to start from: a fine-tune")
+    if cfg.head_only:
+        freeze_features(model)
     model = model.to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer(model, cfg)
     start_net = starting_net(cfg, initial_state, device)
