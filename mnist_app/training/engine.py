@@ -146,10 +146,12 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.SGD:
 
 
 def freeze_features(model: nn.Module) -> None:
-    """A head-only fine-tune: every parameter but the last layer's stops learning (each net ends in its linear
-    head)."""
+    """A head-only fine-tune: every parameter but the last layer's, the net's linear head, stops learning."""
+    head = list(model.children())[-1]
+    if not isinstance(head, nn.Linear):
+        raise ValueError(f"{type(model).__name__} does not end in a linear head to train alone")
     model.requires_grad_(False)
-    list(model.children())[-1].requires_grad_(True)
+    head.requires_grad_(True)
 
 
 def train_mode(net: nn.Module, cfg: TrainConfig) -> None:
@@ -158,7 +160,7 @@ def train_mode(net: nn.Module, cfg: TrainConfig) -> None:
     net.train()
     if cfg.head_only:
         for module in net.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            if isinstance(module, nn.BatchNorm2d):  # the nets' only normalisation
                 module.eval()
 
 
@@ -389,11 +391,11 @@ def train(
     emit = on_event if (on_event and rank == 0) else (lambda event: None)
     should_stop = should_stop or (lambda: False)
 
+    if cfg.head_only and initial_state is None:
+        raise ValueError("training the last layer only needs trained weights to start from: a fine-tune")
     model = build_model(cfg.model)
     if initial_state is not None:
         model.load_state_dict(initial_state)
-    elif cfg.head_only:
-        raise ValueError("training the last layer only needs trained weights to start from: a fine-tune")
     if cfg.head_only:
         freeze_features(model)
     model = model.to(device, memory_format=torch.channels_last)
