@@ -74,7 +74,6 @@ def development_sets(data: str | None) -> dict[str, dict[str, np.ndarray]]:
     flagged = (flagged[:, 0] * 255).round().to(torch.uint8).numpy()
     sets["flagged_ones_28x28"] = {"images": flagged.astype(np.float32) / 255, "found": np.ones(len(ones), bool),
                                   "labels": np.ones(len(ones), np.int64)}
-
     sets["flagged_ones_canvas"] = canvases(flagged, ones, 1)
     sets["ones_canvas"] = canvases(images[ones], ones, 1)
     sets["sevens_canvas"] = canvases(images[sevens], sevens, 7)
@@ -87,6 +86,7 @@ def development_sets(data: str | None) -> dict[str, dict[str, np.ndarray]]:
 
 
 def load_or_draw(data: str | None, path: Path | None) -> dict[str, dict[str, np.ndarray]]:
+    """The sets from `path` when it exists, else drawn (and kept there when a path is given)."""
     if path is not None and path.exists():
         with np.load(path) as stored:
             names = dict.fromkeys(key.split("/")[0] for key in stored.files)  # in the order they were drawn
