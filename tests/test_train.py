@@ -30,6 +30,13 @@ def digits():
     return splits, images[4000:], labels[4000:].long()
 
 
+@pytest.fixture(scope="module")
+def quick_net(digits) -> torch.nn.Module:
+    """A net trained by QUICK: where the fine-tune tests start (train copies its weights, never changes them)."""
+    splits, _, _ = digits
+    return train(QUICK, splits).model
+
+
 def test_engine_learns_and_reports_events(digits):
     splits, test_x, test_y = digits
     events = []
@@ -239,14 +246,13 @@ def test_letters_labelled_not_a_digit_teach_the_net_doubt_of_letters_it_never_sa
     assert top_probability_on_unseen_letters(taught_doubt.model) < top_probability_on_unseen_letters(plain.model) - 0.2
 
 
-def test_a_fine_tune_that_keeps_the_starting_readings_forgets_less_of_mnist(digits):
+def test_a_fine_tune_that_keeps_the_starting_readings_forgets_less_of_mnist(digits, quick_net):
     splits, test_x, test_y = digits
-    base = train(QUICK, splits).model
     # What the fine-tune adds clashes with MNIST head on: the same digits, each labelled as the next digit.
     clashing = splits.with_training(splits.train_images, (splits.train_labels + 1) % 10)
     assert clashing.own_count == len(splits.train_images)
     fine_tune = TrainConfig(model="fast", epochs=2, batch_size=64, lr=0.05, augment=False, threads=2)
-    start = {k: v.clone() for k, v in base.state_dict().items()}
+    start = quick_net.state_dict()
     forgetting = train(fine_tune, clashing, initial_state=start).model
     keeping = train(replace(fine_tune, keep_readings=3.0), clashing, initial_state=start).model
 
@@ -258,16 +264,39 @@ def test_a_fine_tune_that_keeps_the_starting_readings_forgets_less_of_mnist(digi
         train(replace(fine_tune, keep_readings=1.0), clashing)
 
 
+def test_a_fine_tune_taught_by_readings_only_keeps_what_the_starting_net_read(digits, quick_net):
+    splits, test_x, test_y = digits
+    # MNIST's own images (all kept), each now labelled as the next digit: only the labels say otherwise.
+    clashing = replace(splits, train_labels=(splits.train_labels + 1) % 10)
+    # A weak pull: beside the labels it keeps little; alone it is all the kept digits learn.
+    fine_tune = TrainConfig(model="fast", epochs=1, batch_size=64, lr=0.05, augment=False, threads=2,
+                            keep_readings=0.3)
+    start = quick_net.state_dict()
+    with_labels = train(fine_tune, clashing, initial_state=start).model
+    readings_only = train(replace(fine_tune, readings_only=True), clashing, initial_state=start).model
+
+    def mnist_accuracy(model: torch.nn.Module) -> float:
+        return loss_and_accuracy(model, test_x, test_y)[1]
+
+    assert mnist_accuracy(readings_only) > mnist_accuracy(quick_net) - 0.02  # the clashing labels taught nothing
+    assert mnist_accuracy(readings_only) > mnist_accuracy(with_labels) + 0.05
+    with pytest.raises(ValueError, match="needs readings to keep"):
+        train(replace(fine_tune, keep_readings=0.0, readings_only=True), clashing, initial_state=start)
+
+
 def test_cli_keeps_readings_only_of_the_init_weights(tmp_path, capsys):
     data = write_mnist(tmp_path / "data", n_train=600, n_test=100)
     with pytest.raises(SystemExit):
         main(["--data", str(data), "--model", "fast", "--keep-readings", "1", "--out", str(tmp_path / "w.safetensors")])
     assert "--keep-readings keeps the readings of the --init weights: give --init" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--data", str(data), "--model", "fast", "--readings-only", "--out", str(tmp_path / "w.safetensors")])
+    assert "--readings-only teaches the readings --keep-readings keeps: give --keep-readings" in capsys.readouterr().err
 
 
-def test_a_fine_tune_that_draws_flags_does_not_keep_the_starting_readings_of_1s(digits, monkeypatch):
+def test_a_fine_tune_that_draws_flags_does_not_keep_the_starting_readings_of_1s(digits, quick_net, monkeypatch):
     splits, _, _ = digits
-    start = {k: v.clone() for k, v in train(replace(QUICK, epochs=1), splits).model.state_dict().items()}
+    start = quick_net.state_dict()
     kept_1s = []  # per step: were any 1s among the images whose starting readings were kept?
     real_step = engine.train_step
 
@@ -283,11 +312,11 @@ def test_a_fine_tune_that_draws_flags_does_not_keep_the_starting_readings_of_1s(
     assert not any(kept_1s[:steps]) and all(kept_1s[steps:])
 
 
-def test_a_head_only_fine_tune_teaches_the_last_layer_and_leaves_the_features_as_they_were(digits):
+def test_a_head_only_fine_tune_teaches_the_last_layer_and_leaves_the_features_as_they_were(digits, quick_net):
     splits, test_x, test_y = digits
-    start = {k: v.clone() for k, v in train(replace(QUICK, epochs=1), splits).model.state_dict().items()}
+    start = {k: v.clone() for k, v in quick_net.state_dict().items()}
     # What the fine-tune teaches clashes with what the net read: each digit labelled as the next one.
-    clashing = splits.with_training(splits.train_images, (splits.train_labels + 1) % 10)
+    clashing = replace(splits, train_labels=(splits.train_labels + 1) % 10)
     tuned = train(replace(QUICK, epochs=2, head_only=True), clashing, initial_state=start).model
     head, _ = list(tuned.named_children())[-1]
     changed = {name for name, value in tuned.state_dict().items() if not torch.equal(value, start[name])}

@@ -58,6 +58,7 @@ class TrainConfig:
     not_a_digit_weight: float = 0.5  # of the loss towards even odds on what is not a digit, beside the digits' loss
     keep_readings: float = 0.0  # a fine-tune: weight of the pull towards the starting net's readings of MNIST digits
     head_only: bool = False  # a fine-tune: only the last layer learns; the features and batch norm's statistics stay
+    readings_only: bool = False  # with keep_readings: the kept digits are taught the starting readings, not labels
     seed: int = 0
     eval_every: int = 0  # steps between validation checks; 0 means at the end of each epoch
     event_every: int = 20  # steps between progress events
@@ -169,13 +170,19 @@ def optimizer_params(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for group in optimizer.param_groups for p in group["params"]]
 
 
-def loss_of(logits: torch.Tensor, y: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+def loss_of(
+    logits: torch.Tensor, y: torch.Tensor, cfg: TrainConfig, labelled: torch.Tensor | None = None
+) -> torch.Tensor:
     """Cross-entropy on the digits; an image labelled NOT_A_DIGIT_LABEL is pulled towards even odds over the ten
-    digits (its cross-entropy with the uniform distribution, weighted): outlier exposure, Hendrycks et al. 2019."""
+    digits (its cross-entropy with the uniform distribution, weighted): outlier exposure, Hendrycks et al. 2019.
+    `labelled` (bool, one per image): only these images' labels count; the others add nothing."""
     digit = y != NOT_A_DIGIT_LABEL
     on_digits = F.cross_entropy(logits, y.clamp(min=0), reduction="none", label_smoothing=cfg.label_smoothing)
     towards_even_odds = -F.log_softmax(logits, dim=1).mean(dim=1)
-    return torch.where(digit, on_digits, cfg.not_a_digit_weight * towards_even_odds).mean()
+    per_image = torch.where(digit, on_digits, cfg.not_a_digit_weight * towards_even_odds)
+    if labelled is not None:
+        per_image = per_image * labelled
+    return per_image.mean()
 
 
 def forgetting_of(logits: torch.Tensor, start_logits: torch.Tensor) -> torch.Tensor:
@@ -196,13 +203,15 @@ def train_step(
     remembered: Remembered | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One SGD step at learning rate `lr`; returns the loss and the logits. With `remembered`, the readings of the
-    batch's kept images (MNIST's own digits) are also pulled towards the starting net's."""
+    batch's kept images (MNIST's own digits) are also pulled towards the starting net's; with `cfg.readings_only`
+    that pull is all they are taught (their labels add nothing)."""
     for group in optimizer.param_groups:
         group["lr"] = lr
     autocast = x.device.type == "cuda" if cfg.autocast is None else cfg.autocast
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
         logits = net(x.contiguous(memory_format=torch.channels_last))
-        loss = loss_of(logits.float(), y, cfg)
+        labelled = ~remembered.kept if remembered is not None and cfg.readings_only else None
+        loss = loss_of(logits.float(), y, cfg, labelled)
         if remembered is not None and remembered.kept.any():
             kept = remembered.kept
             with torch.no_grad():
@@ -393,6 +402,8 @@ def train(
 
     if cfg.head_only and initial_state is None:
         raise ValueError("training the last layer only needs trained weights to start from: a fine-tune")
+    if cfg.readings_only and not cfg.keep_readings:
+        raise ValueError("teaching MNIST's digits by readings only needs readings to keep: set keep_readings")
     model = build_model(cfg.model)
     if initial_state is not None:
         model.load_state_dict(initial_state)

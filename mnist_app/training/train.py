@@ -69,6 +69,9 @@ def parser() -> argparse.ArgumentParser:
     add("--keep-readings", type=float, default=defaults.keep_readings, metavar="WEIGHT",
         help="with --init: pull the readings of MNIST's own training digits towards the --init weights' by this "
              "weight, so what the fine-tune adds costs MNIST less (learning without forgetting)")
+    add("--readings-only", action="store_true",
+        help="with --keep-readings: MNIST's own digits are taught only the --init weights' readings, not their "
+             "labels; the labels teach what the fine-tune adds (flags, fonts, letters)")
     add("--head-only", action="store_true",
         help="with --init: train only the last layer; the --init weights' features and batch norm stay as they are")
     add("--val-size", type=int, default=VAL_SIZE, help="training images held out to pick the best epoch")
@@ -177,10 +180,12 @@ def main(argv: list[str] | None = None) -> None:
         shear=args.shear, flag_ones=args.flag_ones, clean_epochs=args.clean_epochs, font_digits=args.font_digits,
         font_letters=args.font_letters, font_hold_out=args.font_hold_out, not_a_digit_weight=args.not_a_digit_weight,
         drawn_mnist=args.drawn_mnist, keep_readings=args.keep_readings, head_only=args.head_only,
-        autocast=args.autocast,
+        readings_only=args.readings_only, autocast=args.autocast,
     )
     if cfg.keep_readings and args.init is None:
         p.error("--keep-readings keeps the readings of the --init weights: give --init")
+    if cfg.readings_only and not cfg.keep_readings:
+        p.error("--readings-only teaches the readings --keep-readings keeps: give --keep-readings")
     if cfg.head_only and args.init is None:
         p.error("--head-only trains the last layer of the --init weights: give --init")
     initial_state, base_meta = None, None
