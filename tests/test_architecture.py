@@ -41,6 +41,22 @@ def test_the_core_imports_no_gradio_and_nothing_of_the_web_layer():
     assert result.stdout.strip() == "[]"
 
 
+def test_starting_the_app_and_loading_a_model_import_no_torchvision():
+    """torchvision's import (it brings torch's compiler) took 1.5-2.6 s of every start of the app, its training
+    worker and the command line; only downloading MNIST needs it."""
+    code = (
+        "import sys\n"
+        "import mnist_app.web.server, mnist_app.web.jobs, mnist_app.training.train, mnist_app.training.evaluate\n"
+        "from mnist_app.reading.predict import Predictor\n"
+        "from mnist_app.training.models import MODELS\n"
+        "Predictor()\n"
+        "models = [build() for build in MODELS.values()]\n"
+        "print('torchvision' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
 def test_no_module_takes_part_in_an_import_circle():
     graph = {module_name(path): imports_of(path) for path in PACKAGE.rglob("*.py")}
     packages = {name for name in graph if (PACKAGE.parent / name.replace(".", "/")).is_dir()}

@@ -2,9 +2,10 @@ import json
 
 import pytest
 import torch
+from torchvision.transforms import CenterCrop as TorchvisionCenterCrop
 
 from mnist_app.storage.weights import WeightsError, load_weights, metadata_path, save_weights
-from mnist_app.training.models import ALIASES, MODELS, build_model, parameter_count
+from mnist_app.training.models import ALIASES, MODELS, CenterCrop, build_model, parameter_count
 
 
 @pytest.fixture
@@ -84,6 +85,14 @@ def test_every_registered_model_builds_and_runs():
     for name in MODELS:
         assert build_model(name)(torch.rand(2, 1, 28, 28)).shape == (2, 10)
     assert parameter_count(build_model("compact")) <= 200_000
+
+
+def test_the_crop_takes_the_pixels_torchvisions_took():
+    """The cropping nets (fast, lesson, crop24) were trained with torchvision's CenterCrop: ours, which spares the
+    app and the command line torchvision's import, must read the same middle pixels."""
+    for height, width in [(28, 28), (27, 29), (24, 26), (29, 25)]:
+        x = torch.rand(3, 1, height, width)
+        assert torch.equal(CenterCrop(24)(x), TorchvisionCenterCrop(24)(x)), (height, width)
 
 
 def test_weights_saved_under_a_former_name_still_load(tmp_path):
