@@ -88,7 +88,7 @@ def test_every_registered_model_builds_and_runs():
 
 
 def test_the_crop_takes_the_pixels_torchvisions_took():
-    """The cropping nets (fast, lesson, crop24) were trained with torchvision's CenterCrop: ours, which spares the
+    """The cropping nets (lesson, crop24) were trained with torchvision's CenterCrop: ours, which spares the
     app and the command line torchvision's import, must read the same middle pixels."""
     for height, width in [(28, 28), (27, 29), (24, 26), (29, 25)]:
         x = torch.rand(3, 1, height, width)
