@@ -1,5 +1,6 @@
 """Predictor on the shipped weights: its answers, its doubts, and its accuracy per input style."""
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -87,6 +88,14 @@ def test_errors_reach_the_caller(predictor, tmp_path):
         predictor.predict(tmp_path / "missing.jpg")
     with pytest.raises(TypeError):
         predictor.predict(None)
+
+
+def test_a_float_image_holding_a_signalling_nan_is_refused_with_its_reason_and_no_warning(predictor):
+    nan_pixel = Image.frombytes("F", (1, 1), bytes([1, 0, 0x80, 0x7F]))  # a signalling NaN, as a file may hold
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InvalidImageError, match="not finite"):
+            predictor.predict(nan_pixel)
 
 
 def test_explicit_weights_path(tmp_path):

@@ -224,9 +224,11 @@ def gray_levels(band: Image.Image, factor: int) -> np.ndarray:
 
 def high_depth_to_gray(image: Image.Image) -> Image.Image:
     """16-bit and 32-bit images: stretch their own range to 8 bits (Pillow's convert would clip)."""
-    values = np.asarray(image, dtype=np.float64)  # float32 would overflow subtracting the extremes
+    values = np.asarray(image)
+    # Checked before widening: casting a signalling NaN warns.
     if not np.isfinite(values).all():
         raise InvalidImageError("The image holds values that are not finite numbers")
+    values = values.astype(np.float64)  # float32 would overflow subtracting the extremes
     low, high = float(values.min()), float(values.max())
     if high <= low:
         return Image.new("L", image.size, 0)
