@@ -1,7 +1,7 @@
 import torch
 
 from mnist_app.training import engine
-from mnist_app.training.augment import add_flags
+from mnist_app.training.augment import add_flags, enclosed_paper, hollow_strokes
 from mnist_app.training.data import Splits
 from mnist_app.training.engine import TrainConfig, train
 
@@ -11,6 +11,13 @@ def upright_one() -> torch.Tensor:
     image = torch.zeros(1, 28, 28)
     image[0, 4:24, 13:16] = 1.0
     return image
+
+
+def ring_zero() -> torch.Tensor:
+    """A 0 as a ring 3 to 4 px wide around a counter 5 px in radius, in the middle of 28x28."""
+    rows, cols = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    radius = torch.hypot(rows - 14, cols - 14)
+    return ((radius >= 5) & (radius <= 8)).float()[None]
 
 
 def test_a_flag_runs_from_the_top_of_a_1s_stem_down_to_the_left_in_the_stems_pen():
@@ -49,3 +56,34 @@ def test_the_engine_flags_ones_in_the_warped_epochs_only(monkeypatch):
     monkeypatch.setattr(engine, "add_flags", lambda x, y, share, gen: shares.append(share) or x)
     train(TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, threads=1, clean_epochs=1, flag_ones=0.3), splits)
     assert shares == [0.3] * 6  # two warped epochs of three batches; the clean epoch has none
+
+
+def test_hollow_strokes_grow_outward_keep_the_counter_open_and_cut_parts_of_the_strokes_insides():
+    batch = torch.stack([ring_zero()] * 40)
+    hollowed = hollow_strokes(batch, share=1.0, gen=torch.Generator().manual_seed(0))
+    ink = hollowed[:, 0] > 0.5
+    assert not ink[:, 11:18, 11:18].any(), "the 0's counter stays open: it is what tells a 0 from a 1"
+    widths = ink.any(1).sum(1)  # the ring is 17 px across; its outer edge is never cut
+    assert set(widths.tolist()) == {19, 21}, "grown by 1 or 2 px on each side"
+    cuts = enclosed_paper(hollowed).flatten(1).sum(1) - enclosed_paper(batch).flatten(1).sum(1)
+    assert (cuts > 0).sum() >= 10, "many have holes cut in the stroke's inside, as a sketchy outline leaves"
+    assert (cuts == 0).sum() >= 2, "some are left whole: from none cut to a bare outline"
+
+
+def test_no_hollow_strokes_when_the_share_is_nought_and_the_picture_is_untouched():
+    batch = torch.stack([ring_zero()] * 8)
+    assert torch.equal(hollow_strokes(batch, share=0.0, gen=torch.Generator().manual_seed(0)), batch)
+    hollow_strokes(batch, share=1.0, gen=torch.Generator().manual_seed(0))
+    assert torch.equal(batch, torch.stack([ring_zero()] * 8)), "the training images themselves stay as they were"
+
+
+def test_the_engine_hollows_strokes_in_the_warped_epochs_only(monkeypatch):
+    images = torch.zeros(256, 28, 28, dtype=torch.uint8)
+    images[:, 4:24, 13:16] = 255
+    labels = torch.arange(256) % 10
+    splits = Splits(images[:192], labels[:192], images[192:], labels[192:])
+    shares = []
+    monkeypatch.setattr(engine, "hollow_strokes", lambda x, share, gen: shares.append(share) or x)
+    train(TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, threads=1, clean_epochs=1, hollow_strokes=0.15),
+          splits)
+    assert shares == [0.15] * 6  # two warped epochs of three batches; the clean epoch has none

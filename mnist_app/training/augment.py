@@ -2,7 +2,8 @@
 
 Covers what real inputs differ in after preprocessing: small rotations, scale, shear and
 shifts (affine), wobbly handwriting (elastic), and pen or brush width (stroke thickness). `add_flags` gives some
-of the 1s the flag most of the world writes, which MNIST's writers hardly ever drew.
+of the 1s the flag most of the world writes, which MNIST's writers hardly ever drew; `hollow_strokes` makes some
+digits look as outlined ("bubble") digits do once the pipeline has filled what it could of them.
 """
 
 import math
@@ -73,6 +74,39 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig = Au
     if cfg.thickness > 0:
         x = vary_thickness(x, cfg, gen)
     return x
+
+
+def enclosed_paper(x: torch.Tensor) -> torch.Tensor:
+    """1 on the paper (below half ink) that a flood from the image's border cannot reach: the counters of 0, 4, 6,
+    8 and 9. x: N x 1 x 28 x 28."""
+    paper = (x < 0.5).float()
+    reached = F.pad(torch.zeros_like(x[:, :, 1:-1, 1:-1]), (1, 1, 1, 1), value=1.0) * paper
+    while True:
+        grown = F.max_pool2d(reached, 3, stride=1, padding=1) * paper
+        if torch.equal(grown, reached):
+            return paper - reached
+        reached = grown
+
+
+def hollow_strokes(x: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
+    """x (N x 1 x 28 x 28) with `share` of its images drawn as a sketchy outline leaves them once the pipeline has
+    filled what it could: strokes grown 1 or 2 px outward (counters kept open) with random parts of their insides
+    cut out, from none to a bare outline. Such digits were read as others (a 1 as 9, a 5 as 8): docs/training.md."""
+    n = x.shape[0]
+
+    def uniform() -> torch.Tensor:
+        return torch.rand(n, 1, 1, 1, generator=gen, device=x.device)
+
+    chosen, by_two = (uniform() < share).float(), (uniform() < 0.5).float()
+    keep_open = 1 - enclosed_paper(x)
+    bolder = F.max_pool2d(x, 3, stride=1, padding=1) * keep_open
+    boldest = F.max_pool2d(bolder, 3, stride=1, padding=1) * keep_open
+    bold = torch.maximum(x, torch.lerp(bolder, boldest, by_two))
+    inside = -F.max_pool2d(-bold, 3, stride=1, padding=1)  # the stroke less its edge
+    coarse = torch.randn(n, 1, 7, 7, generator=gen, device=x.device)
+    field = F.interpolate(coarse, size=(28, 28), mode="bilinear", align_corners=False)
+    cut = (field < uniform() * 2 - 1).float()  # smooth patches; the level decides how much of the inside goes
+    return torch.lerp(x, bold * (1 - inside * cut), chosen)
 
 
 def add_flags(x: torch.Tensor, labels: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:

@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from mnist_app.storage.atomic import atomic_write_bytes
-from mnist_app.training.augment import AugmentConfig, add_flags, augment_batch
+from mnist_app.training.augment import AugmentConfig, add_flags, augment_batch, hollow_strokes
 from mnist_app.training.calibration import fit_temperature
 from mnist_app.training.data import NOT_A_DIGIT_LABEL, Mnist, Splits, fingerprint
 from mnist_app.training.evaluate import as_batch, logits_of, loss_and_accuracy_of
@@ -51,6 +51,7 @@ class TrainConfig:
     clean_epochs: int = 0  # the last epochs see the training images unwarped, as MNIST's test digits are
     shear: float = AugmentConfig.shear  # the warps' largest shear: slanted handwriting
     flag_ones: float = 0.0  # share of the warped 1s given a flag (augment.add_flags)
+    hollow_strokes: float = 0.0  # share of the warped digits drawn as sketchy outlines (augment.hollow_strokes)
     font_digits: int = 0  # drawings of each digit per development-split font mixed into training (font_digits.py)
     font_letters: int = 0  # drawings of each letter per development-split font, trained on as not digits
     font_hold_out: tuple[str, ...] = ()  # development hands never drawn: unseen hands to measure on
@@ -301,6 +302,8 @@ def train_epoch(
         if augment:
             if flags_drawn:
                 x = add_flags(x, y, cfg.flag_ones, gen)
+            if cfg.hollow_strokes > 0:
+                x = hollow_strokes(x, cfg.hollow_strokes, gen)
             x = augment_batch(x, gen, AugmentConfig(shear=cfg.shear))
         lr = one_cycle_lr(progress.step, progress.total_steps, cfg.lr, cfg.warmup)
         remembered = None

@@ -55,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     add("--shear", type=float, default=defaults.shear, help="the augmentation's largest shear (slant)")
     add("--flag-ones", type=float, default=defaults.flag_ones, metavar="SHARE",
         help="give this share of the warped 1s the flag most of the world writes (augment.add_flags)")
+    add("--hollow-strokes", type=float, default=defaults.hollow_strokes, metavar="SHARE",
+        help="draw this share of the warped digits as sketchy outlines, bold with parts of their insides cut out")
     add("--font-digits", type=int, default=defaults.font_digits, metavar="N",
         help="mix N drawings of each digit in each development-split handwriting font into training")
     add("--font-letters", type=int, default=defaults.font_letters, metavar="N",
@@ -177,10 +179,10 @@ def main(argv: list[str] | None = None) -> None:
     cfg = TrainConfig(
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
-        shear=args.shear, flag_ones=args.flag_ones, clean_epochs=args.clean_epochs, font_digits=args.font_digits,
-        font_letters=args.font_letters, font_hold_out=args.font_hold_out, not_a_digit_weight=args.not_a_digit_weight,
-        drawn_mnist=args.drawn_mnist, keep_readings=args.keep_readings, head_only=args.head_only,
-        readings_only=args.readings_only, autocast=args.autocast,
+        shear=args.shear, flag_ones=args.flag_ones, hollow_strokes=args.hollow_strokes, clean_epochs=args.clean_epochs,
+        font_digits=args.font_digits, font_letters=args.font_letters, font_hold_out=args.font_hold_out,
+        not_a_digit_weight=args.not_a_digit_weight, drawn_mnist=args.drawn_mnist, keep_readings=args.keep_readings,
+        head_only=args.head_only, readings_only=args.readings_only, autocast=args.autocast,
     )
     if cfg.keep_readings and args.init is None:
         p.error("--keep-readings keeps the readings of the --init weights: give --init")
