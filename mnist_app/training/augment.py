@@ -97,16 +97,21 @@ def hollow_strokes(x: torch.Tensor, share: float, gen: torch.Generator) -> torch
     def uniform() -> torch.Tensor:
         return torch.rand(n, 1, 1, 1, generator=gen, device=x.device)
 
-    chosen, by_two = (uniform() < share).float(), (uniform() < 0.5).float()
-    keep_open = 1 - enclosed_paper(x)
-    bolder = F.max_pool2d(x, 3, stride=1, padding=1) * keep_open
-    boldest = F.max_pool2d(bolder, 3, stride=1, padding=1) * keep_open
-    bold = torch.maximum(x, torch.lerp(bolder, boldest, by_two))
-    inside = -F.max_pool2d(-bold, 3, stride=1, padding=1)  # the stroke less its edge
+    chosen, by_two = uniform() < share, (uniform() < 0.5).float()
     coarse = torch.randn(n, 1, 7, 7, generator=gen, device=x.device)
-    field = F.interpolate(coarse, size=(28, 28), mode="bilinear", align_corners=False)
-    cut = (field < uniform() * 2 - 1).float()  # smooth patches; the level decides how much of the inside goes
-    return torch.lerp(x, bold * (1 - inside * cut), chosen)
+    level = uniform() * 2 - 1  # how much of the inside goes
+    picked = torch.nonzero(chosen.flatten()).flatten()  # only these are worked on: the flood costs
+    digits = x[picked]
+    keep_open = 1 - enclosed_paper(digits)
+    bolder = F.max_pool2d(digits, 3, stride=1, padding=1) * keep_open
+    boldest = F.max_pool2d(bolder, 3, stride=1, padding=1) * keep_open
+    bold = torch.maximum(digits, torch.lerp(bolder, boldest, by_two[picked]))
+    inside = -F.max_pool2d(-bold, 3, stride=1, padding=1)  # the stroke less its edge
+    field = F.interpolate(coarse[picked], size=(28, 28), mode="bilinear", align_corners=False)
+    cut = (field < level[picked]).float()  # smooth patches of it
+    hollowed = x.clone()
+    hollowed[picked] = bold * (1 - inside * cut)
+    return hollowed
 
 
 def add_flags(x: torch.Tensor, labels: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
