@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from mnist_app.training import engine
@@ -47,17 +48,6 @@ def test_no_flag_when_the_share_is_nought_and_the_picture_is_untouched():
     assert torch.equal(batch, torch.stack([upright_one()] * 8)), "the training images themselves stay unflagged"
 
 
-def test_the_engine_flags_ones_in_the_warped_epochs_only(monkeypatch):
-    images = torch.zeros(256, 28, 28, dtype=torch.uint8)
-    images[:, 4:24, 13:16] = 255
-    labels = torch.arange(256) % 10
-    splits = Splits(images[:192], labels[:192], images[192:], labels[192:])
-    shares = []
-    monkeypatch.setattr(engine, "add_flags", lambda x, y, share, gen: shares.append(share) or x)
-    train(TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, threads=1, clean_epochs=1, flag_ones=0.3), splits)
-    assert shares == [0.3] * 6  # two warped epochs of three batches; the clean epoch has none
-
-
 def test_hollow_strokes_grow_outward_keep_the_counter_open_and_cut_parts_of_the_strokes_insides():
     batch = torch.stack([ring_zero()] * 40)
     hollowed = hollow_strokes(batch, share=1.0, gen=torch.Generator().manual_seed(0))
@@ -77,13 +67,14 @@ def test_no_hollow_strokes_when_the_share_is_nought_and_the_picture_is_untouched
     assert torch.equal(batch, torch.stack([ring_zero()] * 8)), "the training images themselves stay as they were"
 
 
-def test_the_engine_hollows_strokes_in_the_warped_epochs_only(monkeypatch):
+@pytest.mark.parametrize("setting, drawn_by", [("flag_ones", "add_flags"), ("hollow_strokes", "hollow_strokes")])
+def test_the_engine_draws_flags_and_hollow_strokes_in_the_warped_epochs_only(monkeypatch, setting, drawn_by):
     images = torch.zeros(256, 28, 28, dtype=torch.uint8)
     images[:, 4:24, 13:16] = 255
     labels = torch.arange(256) % 10
     splits = Splits(images[:192], labels[:192], images[192:], labels[192:])
     shares = []
-    monkeypatch.setattr(engine, "hollow_strokes", lambda x, share, gen: shares.append(share) or x)
-    train(TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, threads=1, clean_epochs=1, hollow_strokes=0.15),
-          splits)
-    assert shares == [0.15] * 6  # two warped epochs of three batches; the clean epoch has none
+    monkeypatch.setattr(engine, drawn_by, lambda x, *rest: shares.append(rest[-2]) or x)  # (..., share, gen)
+    cfg = TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, threads=1, clean_epochs=1, **{setting: 0.3})
+    train(cfg, splits)
+    assert shares == [0.3] * 6  # two warped epochs of three batches; the clean epoch has none
