@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mnist_app.training import engine
-from mnist_app.training.augment import add_flags, enclosed_paper, hollow_strokes
+from mnist_app.training.augment import add_flags, counter_mask, hollow_strokes
 from mnist_app.training.data import Splits
 from mnist_app.training.engine import TrainConfig, train
 
@@ -55,7 +55,7 @@ def test_hollow_strokes_grow_outward_keep_the_counter_open_and_cut_parts_of_the_
     assert not ink[:, 11:18, 11:18].any(), "the 0's counter stays open: it is what tells a 0 from a 1"
     widths = ink.any(1).sum(1)  # the ring is 17 px across; its outer edge is never cut
     assert set(widths.tolist()) == {19, 21}, "grown by 1 or 2 px on each side"
-    cuts = enclosed_paper(hollowed).flatten(1).sum(1) - enclosed_paper(batch).flatten(1).sum(1)
+    cuts = counter_mask(hollowed).flatten(1).sum(1) - counter_mask(batch).flatten(1).sum(1)
     assert (cuts > 0).sum() >= 10, "many have holes cut in the stroke's inside, as a sketchy outline leaves"
     assert (cuts == 0).sum() >= 2, "some are left whole: from none cut to a bare outline"
 

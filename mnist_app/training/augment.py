@@ -55,12 +55,20 @@ def elastic_offsets(n: int, cfg: AugmentConfig, gen: torch.Generator, device: to
     return field.permute(0, 2, 3, 1) * (cfg.elastic_px * 2 / 28)
 
 
+def dilated(x: torch.Tensor) -> torch.Tensor:
+    """Each pixel the brightest of its 3x3 neighbourhood: strokes 1 px bolder on every side."""
+    return F.max_pool2d(x, 3, stride=1, padding=1)
+
+
+def eroded(x: torch.Tensor) -> torch.Tensor:
+    """Each pixel the darkest of its 3x3 neighbourhood: strokes 1 px thinner on every side."""
+    return -dilated(-x)
+
+
 def vary_thickness(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
     """Blend each image towards its dilation (thicker) or erosion (thinner) by a random amount."""
     amount = (torch.rand(x.shape[0], 1, 1, 1, generator=gen, device=x.device) * 2 - 1) * cfg.thickness
-    dilated = F.max_pool2d(x, 3, stride=1, padding=1)
-    eroded = -F.max_pool2d(-x, 3, stride=1, padding=1)
-    target = torch.where(amount > 0, dilated, eroded)
+    target = torch.where(amount > 0, dilated(x), eroded(x))
     return torch.lerp(x, target, amount.abs())
 
 
@@ -76,13 +84,13 @@ def augment_batch(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig = Au
     return x
 
 
-def enclosed_paper(x: torch.Tensor) -> torch.Tensor:
+def counter_mask(x: torch.Tensor) -> torch.Tensor:
     """1 on the paper (below half ink) that a flood from the image's border cannot reach: the counters of 0, 4, 6,
     8 and 9. x: N x 1 x 28 x 28."""
     paper = (x < 0.5).float()
     reached = F.pad(torch.zeros_like(x[:, :, 1:-1, 1:-1]), (1, 1, 1, 1), value=1.0) * paper
     while True:
-        grown = F.max_pool2d(reached, 3, stride=1, padding=1) * paper
+        grown = dilated(reached) * paper
         if torch.equal(grown, reached):
             return paper - reached
         reached = grown
@@ -102,11 +110,11 @@ def hollow_strokes(x: torch.Tensor, share: float, gen: torch.Generator) -> torch
     level = uniform() * 2 - 1  # how much of the inside goes
     picked = torch.nonzero(chosen.flatten()).flatten()  # only these are worked on: the flood costs
     digits = x[picked]
-    keep_open = 1 - enclosed_paper(digits)
-    bolder = F.max_pool2d(digits, 3, stride=1, padding=1) * keep_open
-    boldest = F.max_pool2d(bolder, 3, stride=1, padding=1) * keep_open
+    keep_open = 1 - counter_mask(digits)
+    bolder = dilated(digits) * keep_open
+    boldest = dilated(bolder) * keep_open
     bold = torch.maximum(digits, torch.lerp(bolder, boldest, by_two[picked]))
-    inside = -F.max_pool2d(-bold, 3, stride=1, padding=1)  # the stroke less its edge
+    inside = eroded(bold)  # the stroke less its edge
     field = F.interpolate(coarse[picked], size=(28, 28), mode="bilinear", align_corners=False)
     cut = (field < level[picked]).float()  # smooth patches of it
     hollowed = x.clone()
