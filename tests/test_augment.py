@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mnist_app.training import engine
-from mnist_app.training.augment import add_flags, counter_mask, hollow_strokes
+from mnist_app.training.augment import add_flags, centre_of_mass, counter_mask, hollow_strokes
 from mnist_app.training.data import Splits
 from mnist_app.training.engine import TrainConfig, train
 
@@ -25,10 +25,14 @@ def test_a_flag_runs_from_the_top_of_a_1s_stem_down_to_the_left_in_the_stems_pen
     batch = torch.stack([upright_one()] * 40)
     labels = torch.tensor([1] * 20 + [7] * 20)
     flagged = add_flags(batch, labels, share=1.0, gen=torch.Generator().manual_seed(0))
-    added = (flagged[:, 0] > 0.5) & (batch[:, 0] <= 0.5)
-    assert not added[20:].any(), "a 7 with the same strokes is left as it is"
-    for ink in added[:20]:
-        rows, cols = torch.nonzero(ink, as_tuple=True)
+    assert torch.equal(flagged[20:], batch[20:]), "a 7 with the same strokes is left as it is"
+    for image in flagged[:20, 0]:
+        # The flagged 1 may have moved (it keeps its centre of mass): find its stem by its foot, which no flag reaches.
+        foot_row = int(torch.nonzero(image.sum(1) > 0.5).max())
+        dy, dx = foot_row - 23, int(torch.nonzero(image[foot_row] > 0.5).min()) - 13
+        stem = torch.roll(upright_one()[0], (dy, dx), (0, 1)) > 0.5
+        rows, cols = torch.nonzero((image > 0.5) & ~stem, as_tuple=True)
+        rows, cols = rows - dy, cols - dx  # as if the stem were where upright_one has it
         assert cols.numel() >= 3 and cols.min() < 13, "every 1 gets new ink, reaching left of the stem"
         assert cols.max() <= 15 and rows.min() >= 3, "none right of the stem, above it only the pen's round end"
         end = cols.argmin()  # the flag's free end: down and to the left of the stem's top (row 4, column 14)
@@ -36,8 +40,20 @@ def test_a_flag_runs_from_the_top_of_a_1s_stem_down_to_the_left_in_the_stems_pen
         # Between 20 and 65 degrees below the horizontal: a 7's bar is flatter, and a steeper stroke is a second stem
         assert 0.36 * reach - 1 <= drop <= 2.2 * reach + 1, "sloping as a 1's flag, not a 7's bar"
         assert reach <= 0.5 * 20 + 1, "no longer than half the digit's height"
-        thickest = ink.sum(0).max()  # the flag's pen: about the stem's 3 px, measured down a column
+        thickest = torch.bincount(cols).max()  # the flag's pen: about the stem's 3 px, measured down a column
         assert 1 <= thickest <= 6, "drawn in a pen like the stem's"
+
+
+def test_a_flagged_1_keeps_its_centre_of_mass_as_the_apps_pipeline_places_it():
+    # MNIST placed each 1 by its mass before a flag was painted on; the app places a drawing by its mass, flag and
+    # all. A flag left where it was painted shifts the mass left: a 1 the app would never show.
+    batch = torch.stack([upright_one()] * 20)
+    flagged = add_flags(batch, torch.ones(20, dtype=torch.long), share=1.0, gen=torch.Generator().manual_seed(0))
+    rows, cols = centre_of_mass(flagged[:, 0])
+    assert (rows - 13.5).abs().max() <= 0.5 and (cols - 14.0).abs().max() <= 0.5, "where the unflagged 1's is"
+    moved = (flagged[:, 0, 23] > 0.5).float().argmax(1)  # the stem's foot, left edge: column 13 before the flag
+    assert (moved > 13).any(), "the long flags moved their 1 right"
+    assert torch.equal(flagged.sum((1, 2, 3)) >= batch.sum((1, 2, 3)), torch.ones(20, dtype=torch.bool)), "no ink lost"
 
 
 def test_no_flag_when_the_share_is_nought_and_the_picture_is_untouched():

@@ -123,8 +123,8 @@ def hollow_strokes(x: torch.Tensor, share: float, gen: torch.Generator) -> torch
 
 
 def add_flags(x: torch.Tensor, labels: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
-    """x (N x 1 x 28 x 28) with `share` of its 1s given a flag drawn in the pen of their stem: a seeded length
-    and angle within FLAG_LENGTH and FLAG_ANGLE."""
+    """x (N x 1 x 28 x 28) with `share` of its 1s given a flag drawn in the pen of their stem (a seeded length and
+    angle within FLAG_LENGTH and FLAG_ANGLE), each flagged 1 then moved to keep its centre of mass."""
     n = x.shape[0]
     pick = torch.rand(n, generator=gen, device=x.device) < share
     ink = x[:, 0] > 0.5
@@ -154,5 +154,26 @@ def add_flags(x: torch.Tensor, labels: torch.Tensor, share: float, gen: torch.Ge
     distance = torch.hypot(rows - along * down, cols - along * left)
     flag = (pen / 2 + 0.5 - distance).clamp(0, 1)
     flagged = x.clone()
-    flagged[chosen, 0] = torch.maximum(image, flag)
+    flagged[chosen, 0] = recentred(torch.maximum(image, flag), image)
     return flagged
+
+
+def centre_of_mass(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row and column of each N x H x W image's centre of mass."""
+    total = images.sum((1, 2)).clamp_min(1e-6)
+    rows = torch.arange(images.shape[1], device=images.device, dtype=images.dtype)
+    cols = torch.arange(images.shape[2], device=images.device, dtype=images.dtype)
+    return (images.sum(2) * rows).sum(1) / total, (images.sum(1) * cols).sum(1) / total
+
+
+def recentred(images: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
+    """`images` (N x H x W) moved by whole pixels so that each centre of mass is where `before`'s was. MNIST placed
+    each 1 by its mass before the flag was painted on; the app's pipeline places a digit by its mass, flag and all."""
+    (row, col), (row0, col0) = centre_of_mass(images), centre_of_mass(before)
+    h, w = images.shape[1:]
+    moved = torch.zeros_like(images)
+    shifts = zip((row0 - row).round().int().tolist(), (col0 - col).round().int().tolist(), strict=True)
+    for i, (dy, dx) in enumerate(shifts):
+        moved[i, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = images[
+            i, max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)]
+    return moved
