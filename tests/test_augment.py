@@ -46,14 +46,14 @@ def test_a_flag_runs_from_the_top_of_a_1s_stem_down_to_the_left_in_the_stems_pen
 
 def test_a_flagged_1_keeps_its_centre_of_mass_as_the_apps_pipeline_places_it():
     # MNIST placed each 1 by its mass before a flag was painted on; the app places a drawing by its mass, flag and
-    # all. A flag left where it was painted shifts the mass left: a 1 the app would never show.
+    # all. A flag left where it was painted moves the mass up and left: a 1 placed as the app never shows one.
     batch = torch.stack([upright_one()] * 20)
     flagged = add_flags(batch, torch.ones(20, dtype=torch.long), share=1.0, gen=torch.Generator().manual_seed(0))
     rows, cols = centre_of_mass(flagged[:, 0])
     assert (rows - 13.5).abs().max() <= 0.5 and (cols - 14.0).abs().max() <= 0.5, "where the unflagged 1's is"
-    moved = (flagged[:, 0, 23] > 0.5).float().argmax(1)  # the stem's foot, left edge: column 13 before the flag
-    assert (moved > 13).any(), "the long flags moved their 1 right"
-    assert torch.equal(flagged.sum((1, 2, 3)) >= batch.sum((1, 2, 3)), torch.ones(20, dtype=torch.bool)), "no ink lost"
+    foot = (flagged[:, 0].sum(2) > 0.5).float().cumsum(1).argmax(1)  # the stem's last row: 23 before the flag
+    assert (foot > 23).all(), "every flagged 1 moved down, its flag's weight at its top"
+    assert (flagged.sum((1, 2, 3)) >= batch.sum((1, 2, 3))).all(), "no ink lost off the edge"
 
 
 def test_no_flag_when_the_share_is_nought_and_the_picture_is_untouched():
