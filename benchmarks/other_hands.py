@@ -4,6 +4,10 @@
         fonts-tlwg-purisa-otf        # the report split's hands (dev: see hands.FONTS)
     pip install scikit-learn
     python benchmarks/other_hands.py --split report --variants 3 --sklearn 300 --seed 1
+    # the fontsource family (harder hands; into ~/.cache/mnist-app/fontsource, or $MNIST_APP_FONTSOURCE):
+    npm install --prefix ~/.cache/mnist-app/fontsource $(python -c \
+        "from mnist_app.synthesis import hands; print(*(f'@fontsource/{n}@5' for n in hands.FONTSOURCE))")
+    python benchmarks/other_hands.py --family fontsource --split report --variants 2 --sklearn 0 --seed 1
 
 Each hand of the split writes every digit `--variants` times (seeded slant and squeeze), drawn in every style of
 `mnist_app/synthesis/hands.py` (transparent and white canvases, the filled glyph, outlined, phone photo, chalk, small
@@ -11,8 +15,8 @@ on ruled paper); scikit-learn's digits (report-only) are a group of their own, `
 style, per hand and overall: accuracy, share flagged not confident, share of misreadings flagged, expected
 calibration error and the median top probability of the digits read right. A digit the pipeline does not find counts
 as a doubtful misreading. Then the non-digits: the split's hands' letters A-Z on the canvas and `--scribbles` seeded
-scribbles, and the share flagged. Writes benchmarks/results/other_hands_<split>.json; its last line printed is the
-same JSON.
+scribbles, and the share flagged. Writes benchmarks/results/other_hands_<split>.json (for the fontsource family
+other_hands_<split>_fontsource.json); its last line printed is the same JSON.
 """
 
 import argparse
@@ -81,6 +85,7 @@ def not_digits_flagged(predictor: Predictor, chosen: list[str], scribbles: int, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["report", "dev"], default="report")
+    parser.add_argument("--family", choices=sorted(hands.FAMILIES), default="debian", help="which fonts' hands")
     parser.add_argument("--variants", type=int, default=3, help="times each hand writes each digit")
     parser.add_argument("--sklearn", type=int, default=300, help="scikit-learn digits per style (0: none)")
     parser.add_argument("--scribbles", type=int, default=500)
@@ -92,11 +97,12 @@ def main() -> None:
 
     predictor = Predictor(args.weights)
     named = [h for h in args.hands.split(",") if h]
-    if not all(hands.in_split(h, args.split) for h in named):
-        parser.error(f"--hands: not all hands of the {args.split} split: {named}")
-    chosen = [h for h in hands.installed_hands(args.split) if h in named or not named]
-    missing = [h for h in named or sorted(hands.FONTS) if hands.in_split(h, args.split) and h not in chosen]
-    print(f"{args.split} split: {len(chosen)} hands installed {chosen}; missing {missing}")
+    family = sorted(hands.FAMILIES[args.family])
+    if not all(h in family and hands.in_split(h, args.split) for h in named):
+        parser.error(f"--hands: not all hands of the {args.family} family's {args.split} split: {named}")
+    chosen = [h for h in hands.installed_hands(args.split, args.family) if h in named or not named]
+    missing = [h for h in named or family if hands.in_split(h, args.split) and h not in chosen]
+    print(f"{args.family} {args.split} split: {len(chosen)} hands installed {chosen}; missing {missing}")
     by_style: dict[str, tuple[list, list]] = {s: ([], []) for s in hands.STYLES}
     by_hand: dict[str, tuple[list, list]] = {h: ([], []) for h in chosen}
     errors: list[tuple[str, str, int, int]] = []
@@ -118,7 +124,8 @@ def main() -> None:
     for name, row in [*fonts["styles"].items(), *fonts["hands"].items()]:
         print(f"  {name:22s} {row}")
     result: dict = {
-        "split": args.split, "hands": chosen, "missing_hands": missing, "variants": args.variants, "seed": args.seed,
+        "split": args.split, "family": args.family, "hands": chosen, "missing_hands": missing,
+        "variants": args.variants, "seed": args.seed,
         "weights": {key: predictor.meta.get(key) for key in ("architecture", "date", "temperature")},
         "fonts": fonts, "errors": errors,
     }
@@ -134,7 +141,7 @@ def main() -> None:
         result["sklearn"] = groups
     result["not_digits_flagged"] = not_digits_flagged(predictor, chosen, args.scribbles, args.seed)
     print(f"not digits flagged: {result['not_digits_flagged']}")
-    save_result(f"other_hands_{args.split}", result)
+    save_result(f"other_hands_{args.split}" + ("" if args.family == "debian" else f"_{args.family}"), result)
     print(json.dumps(result))
 
 

@@ -21,6 +21,32 @@ def test_every_hand_is_in_one_split_fixed_by_name_not_by_what_is_installed():
     assert set(hands.installed_hands("report")) <= set(report)
 
 
+def test_each_family_has_its_own_split_so_a_new_family_moves_no_hand():
+    fontsource = hands.FAMILIES["fontsource"]
+    assert not set(fontsource) & set(hands.FONTS) and len(fontsource) >= 60
+    assert sum(hands.split_of(h) == "report" for h in fontsource) == round(len(fontsource) * hands.REPORT_SHARE)
+    # the Debian family's report hands, as every figure on docs/results.md was measured on
+    assert [h for h in sorted(hands.FONTS) if hands.split_of(h) == "report"] == [
+        "bwht-build", "bwht-create", "bwht-mentor", "delphine", "dkg", "joscelyn", "kristi", "leckerli",
+        "tomsontalks", "yusei-magic",
+    ]
+
+
+@pytest.mark.skipif(hands.font_path("breip") is None, reason="needs a font to stand in: apt-get install fonts-breip")
+def test_a_fontsource_hand_is_found_where_npm_puts_it_and_listed_with_its_family_only(tmp_path, monkeypatch):
+    files = tmp_path / "node_modules" / "@fontsource" / "caveat" / "files"
+    files.mkdir(parents=True)
+    (files / "caveat-latin-400-normal.woff").write_bytes(hands.font_path("breip").read_bytes())  # breip stands in
+    monkeypatch.setattr(hands, "FONT_DIRS", (tmp_path,))
+    hands.font_path.cache_clear()
+    try:
+        assert hands.installed_hands("dev", "fontsource") == ["caveat"]
+        assert hands.installed_hands("dev") == []  # the Debian family, which --font-digits draws: none here
+        assert hands.glyph("caveat", "3", np.random.default_rng(0)).max() > 200
+    finally:
+        hands.font_path.cache_clear()
+
+
 def test_a_digit_is_laid_out_as_mnist_lays_out_its_digits():
     tall = np.zeros((300, 100), np.uint8)
     tall[20:280, 40:60] = 255

@@ -1,15 +1,16 @@
-"""Digits in hands that are not MNIST's: handwriting fonts packaged by Debian and scikit-learn's 13 writers,
-drawn the ways people give them to the app.
+"""Digits in hands that are not MNIST's: handwriting fonts packaged by Debian and by fontsource (npm), and
+scikit-learn's 13 writers, drawn the ways people give them to the app.
 
 MNIST-rendered inputs (`render.py`) re-draw MNIST's own writers; these are other hands. Each hand is in exactly
 one split: "dev" hands may be looked at, trained and tuned on; "report" hands only ever measure. scikit-learn's
-digits are report-only. The split is fixed by the hands' names (FONTS), not by which fonts a machine has.
+digits are report-only. The split is fixed by the names of each family's hands, not by which fonts a machine has.
 
 A digit becomes a 112x112 picture laid out as MNIST lays out its 28x28 (fit into the middle 80x80, the aspect
 kept), so `render.render` can redraw it with any pen; `draw` adds the styles render.py lacks.
 """
 
 import functools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,11 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from mnist_app.synthesis import render
 
-FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
+# Handwriting fonts of Google Fonts as fontsource packages them for npm (SIL Open Font License 1.1), a second family
+# of hands: `npm install --prefix FONTSOURCE_DIR @fontsource/NAME@5` for each (benchmarks/other_hands.py). Harder
+# than the Debian family (docs/training.md, "Unseen hands"); `--font-digits` draws only the Debian family.
+FONTSOURCE_DIR = Path(os.environ.get("MNIST_APP_FONTSOURCE", Path.home() / ".cache" / "mnist-app" / "fontsource"))
+FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), FONTSOURCE_DIR)
 # hand -> font file name, from Debian's packages (apt-get install fonts-dkg-handwriting fonts-breip ...:
 # see benchmarks/other_hands.py). A family is one hand: its bold and italic are the same writer.
 FONTS = {
@@ -34,14 +39,33 @@ FONTS = {
     "stevehand": "SteveHand.ttf", "tomsontalks": "TomsonTalks.ttf",
     "yusei-magic": "YuseiMagic-Regular.ttf",
 }
-REPORT_SHARE = 1 / 3  # of the hands, drawn once by a seeded shuffle of their sorted names
+# The fontsource family: the npm packages @fontsource/NAME, handwriting fonts chosen from a sheet of their digits.
+FONTSOURCE = (
+    "amatic-sc", "annie-use-your-telescope", "architects-daughter", "caveat", "caveat-brush", "cedarville-cursive",
+    "coming-soon", "covered-by-your-grace", "crafty-girls", "dawning-of-a-new-day", "dekko", "delicious-handrawn",
+    "delius", "edu-nsw-act-foundation", "edu-qld-beginner", "edu-sa-beginner", "edu-tas-beginner",
+    "edu-vic-wa-nt-beginner", "fuzzy-bubbles", "gaegu", "gamja-flower", "give-you-glory", "gloria-hallelujah",
+    "gluten", "gochi-hand", "grape-nuts", "handlee", "hi-melody", "homemade-apple", "indie-flower", "itim",
+    "just-another-hand", "just-me-again-down-here", "kalam", "kiwi-maru", "la-belle-aurore", "loved-by-the-king",
+    "mali", "mansalva", "mountains-of-christmas", "mynerve", "nerko-one", "neucha", "nothing-you-could-do",
+    "oooh-baby", "over-the-rainbow", "pangolin", "patrick-hand", "permanent-marker", "playpen-sans", "rancho",
+    "reenie-beanie", "rock-salt", "schoolbell", "sedgwick-ave", "shadows-into-light", "shadows-into-light-two",
+    "short-stack", "sofadi-one", "square-peg", "sriracha", "sue-ellen-francisco", "swanky-and-moo-moo",
+    "the-girl-next-door", "waiting-for-the-sunrise", "walter-turncoat", "yomogi", "zen-kurenaido", "zeyada",
+)
+FAMILIES = {"debian": FONTS, "fontsource": {name: f"{name}-latin-400-normal.woff" for name in FONTSOURCE}}
+REPORT_SHARE = 1 / 3  # of each family's hands, drawn once by a seeded shuffle of their sorted names
 STYLES = ("canvas", "white canvas", "glyph", "outlined", "photo", "chalk", "small on ruled paper")
 SIDE = 112  # 4x MNIST's 28: the layout of an MNIST digit, sharp enough for hairline fonts
 
 
+def family_of(hand: str) -> str:
+    return next(family for family, fonts in FAMILIES.items() if hand in fonts)
+
+
 def split_of(hand: str) -> str:
-    """'report' or 'dev': fixed for every hand in FONTS, whatever is installed."""
-    names = sorted(FONTS)
+    """'report' or 'dev': fixed for every hand of FAMILIES by its family's names, whatever is installed."""
+    names = sorted(FAMILIES[family_of(hand)])
     report = set(np.array(names)[np.random.default_rng(0).permutation(len(names))[: round(len(names) * REPORT_SHARE)]])
     return "report" if hand in report else "dev"
 
@@ -49,19 +73,19 @@ def split_of(hand: str) -> str:
 @functools.cache
 def font_path(hand: str) -> Path | None:
     for folder in FONT_DIRS:
-        found = sorted(folder.rglob(FONTS[hand])) if folder.is_dir() else []
+        found = sorted(folder.rglob(FAMILIES[family_of(hand)][hand])) if folder.is_dir() else []
         if found:
             return found[0]
     return None
 
 
 def in_split(hand: str, split: str) -> bool:
-    """Whether `hand` is one of FONTS' hands and in `split`."""
-    return hand in FONTS and split_of(hand) == split
+    """Whether `hand` is one of FAMILIES' hands and in `split`."""
+    return any(hand in fonts for fonts in FAMILIES.values()) and split_of(hand) == split
 
 
-def installed_hands(split: str) -> list[str]:
-    return [h for h in sorted(FONTS) if in_split(h, split) and font_path(h) is not None]
+def installed_hands(split: str, family: str = "debian") -> list[str]:
+    return [h for h in sorted(FAMILIES[family]) if in_split(h, split) and font_path(h) is not None]
 
 
 def mnist_layout(ink: np.ndarray) -> np.ndarray:
