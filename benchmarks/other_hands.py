@@ -102,6 +102,8 @@ def main() -> None:
         parser.error(f"--hands: not all hands of the {args.family} family's {args.split} split: {named}")
     chosen = [h for h in hands.installed_hands(args.split, args.family) if h in named or not named]
     missing = [h for h in named or family if hands.in_split(h, args.split) and h not in chosen]
+    if not chosen:
+        parser.error(f"no hand of the {args.family} family's {args.split} split is installed: see this script's header")
     print(f"{args.family} {args.split} split: {len(chosen)} hands installed {chosen}; missing {missing}")
     by_style: dict[str, tuple[list, list]] = {s: ([], []) for s in hands.STYLES}
     by_hand: dict[str, tuple[list, list]] = {h: ([], []) for h in chosen}
