@@ -4,7 +4,7 @@
         fonts-tlwg-purisa-otf        # the report split's hands (dev: see hands.FONTS)
     pip install scikit-learn
     python benchmarks/other_hands.py --split report --variants 3 --sklearn 300 --seed 1
-    # the fontsource family (harder hands; into ~/.cache/mnist-app/fontsource, or $MNIST_APP_FONTSOURCE):
+    # the fontsource family (installed into ~/.cache/mnist-app/fontsource, or $MNIST_APP_FONTSOURCE):
     npm install --prefix ~/.cache/mnist-app/fontsource $(python -c \
         "from mnist_app.synthesis import hands; print(*(f'@fontsource/{n}@5' for n in hands.FONTSOURCE))")
     python benchmarks/other_hands.py --family fontsource --split report --variants 2 --sklearn 0 --seed 1

@@ -19,8 +19,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from mnist_app.synthesis import render
 
 # Handwriting fonts of Google Fonts as fontsource packages them for npm (SIL Open Font License 1.1), a second family
-# of hands: `npm install --prefix FONTSOURCE_DIR @fontsource/NAME@5` for each (benchmarks/other_hands.py). Harder
-# than the Debian family (docs/training.md, "Unseen hands"); `--font-digits` draws only the Debian family.
+# of hands: `npm install --prefix FONTSOURCE_DIR @fontsource/NAME@5` for each (benchmarks/other_hands.py). Its
+# development hands are the measure of unseen hands (docs/training.md); `--font-digits` draws only Debian's.
 FONTSOURCE_DIR = Path(os.environ.get("MNIST_APP_FONTSOURCE", Path.home() / ".cache" / "mnist-app" / "fontsource"))
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), FONTSOURCE_DIR)
 # hand -> font file name, from Debian's packages (apt-get install fonts-dkg-handwriting fonts-breip ...:
@@ -60,7 +60,11 @@ SIDE = 112  # 4x MNIST's 28: the layout of an MNIST digit, sharp enough for hair
 
 
 def family_of(hand: str) -> str:
-    return next(family for family, fonts in FAMILIES.items() if hand in fonts)
+    """'debian' or 'fontsource': where the hand's font comes from."""
+    for family, fonts in FAMILIES.items():
+        if hand in fonts:
+            return family
+    raise KeyError(f"no hand is named {hand!r}")
 
 
 def split_of(hand: str) -> str:
