@@ -54,6 +54,7 @@ FONTSOURCE = (
     "the-girl-next-door", "waiting-for-the-sunrise", "walter-turncoat", "yomogi", "zen-kurenaido", "zeyada",
 )
 FAMILIES = {"debian": FONTS, "fontsource": {name: f"{name}-latin-400-normal.woff" for name in FONTSOURCE}}
+FONT_FILES = {hand: file for fonts in FAMILIES.values() for hand, file in fonts.items()}  # every family's hands
 REPORT_SHARE = 1 / 3  # of each family's hands, drawn once by a seeded shuffle of their sorted names
 STYLES = ("canvas", "white canvas", "glyph", "outlined", "photo", "chalk", "small on ruled paper")
 SIDE = 112  # 4x MNIST's 28: the layout of an MNIST digit, sharp enough for hairline fonts
@@ -77,7 +78,7 @@ def split_of(hand: str) -> str:
 @functools.cache
 def font_path(hand: str) -> Path | None:
     for folder in FONT_DIRS:
-        found = sorted(folder.rglob(FAMILIES[family_of(hand)][hand])) if folder.is_dir() else []
+        found = sorted(folder.rglob(FONT_FILES[hand])) if folder.is_dir() else []
         if found:
             return found[0]
     return None
@@ -85,7 +86,7 @@ def font_path(hand: str) -> Path | None:
 
 def in_split(hand: str, split: str) -> bool:
     """Whether `hand` is one of FAMILIES' hands and in `split`."""
-    return any(hand in fonts for fonts in FAMILIES.values()) and split_of(hand) == split
+    return hand in FONT_FILES and split_of(hand) == split
 
 
 def installed_hands(split: str, family: str = "debian") -> list[str]:
