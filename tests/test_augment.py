@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mnist_app.training import engine
-from mnist_app.training.augment import add_flags, centre_of_mass, counter_mask, hollow_strokes
+from mnist_app.training.augment import add_flags, centre_of_mass, condensed, counter_mask, hollow_strokes
 from mnist_app.training.data import Splits
 from mnist_app.training.engine import TrainConfig, train
 
@@ -83,8 +83,25 @@ def test_no_hollow_strokes_when_the_share_is_nought_and_the_picture_is_untouched
     assert torch.equal(batch, torch.stack([ring_zero()] * 8)), "the training images themselves stay as they were"
 
 
-@pytest.mark.parametrize("setting, drawn_by", [("flag_ones", "add_flags"), ("hollow_strokes", "hollow_strokes")])
-def test_the_engine_draws_flags_and_hollow_strokes_in_the_warped_epochs_only(monkeypatch, setting, drawn_by):
+def test_condensed_digits_are_squeezed_as_narrow_as_condensed_hands_write_them_but_1s_and_letters_are_not():
+    batch = torch.stack([ring_zero()] * 60)
+    labels = torch.tensor([0] * 40 + [1] * 10 + [-1] * 10)  # -1: not a digit
+    squeezed = condensed(batch, labels, share=1.0, gen=torch.Generator().manual_seed(0))
+    widths = (squeezed[:, 0] > 0.3).any(1).sum(1).float()
+    heights = (squeezed[:, 0] > 0.05).any(2).sum(1)
+    assert torch.equal(squeezed[40:], batch[40:]), "a 1 is narrow already; a letter is not a digit"
+    assert (widths[:40] <= 0.6 * 17 + 2).all() and (widths[:40] >= 0.25 * 17).all(), "0.25-0.55 of 17 px, pen widened"
+    assert widths[:40].std() > 1, "squeezed by different amounts"
+    assert (heights[:40] >= 15).all(), "the height stays (a squeeze may skip the ring's one-pixel top and bottom)"
+    assert torch.equal(condensed(batch, labels, share=0.0, gen=torch.Generator().manual_seed(0)), batch)
+    assert torch.equal(batch, torch.stack([ring_zero()] * 60)), "the training images themselves stay as they were"
+
+
+@pytest.mark.parametrize(
+    "setting, drawn_by",
+    [("flag_ones", "add_flags"), ("hollow_strokes", "hollow_strokes"), ("condensed", "condensed")],
+)
+def test_the_engine_draws_these_other_hands_shapes_in_the_warped_epochs_only(monkeypatch, setting, drawn_by):
     images = torch.zeros(256, 28, 28, dtype=torch.uint8)
     images[:, 4:24, 13:16] = 255
     labels = torch.arange(256) % 10

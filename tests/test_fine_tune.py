@@ -215,7 +215,7 @@ def test_the_summary_says_whether_what_the_fonts_taught_was_refreshed():
 def test_a_fine_tune_with_the_letters_mixed_in_stays_unsure_of_letters(data_dir, tmp_path, monkeypatch):
     """A base taught doubt of letters, fine-tuned on corrections as the Admin tab does (in this process): with its
     letters drawn again it stays unsure of letters; without them the lesson wears away."""
-    monkeypatch.setattr(font_digits.hands, "installed_hands", lambda split: ["breip"])  # one hand: a quick test
+    monkeypatch.setattr(font_digits.hands, "installed_hands", lambda split, family: ["breip"])  # one hand: a quick test
     mnist = load_mnist(data_dir)
     splits = split_validation(mnist.train_images, mnist.train_labels, 60)
     cfg = TrainConfig(model="fast", epochs=4, batch_size=32, lr=0.05, threads=1, font_letters=4,

@@ -24,7 +24,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from mnist_app.storage.atomic import atomic_write_bytes
-from mnist_app.training.augment import AugmentConfig, add_flags, augment_batch, hollow_strokes
+from mnist_app.training.augment import AugmentConfig, add_flags, augment_batch, condensed, hollow_strokes
 from mnist_app.training.calibration import fit_temperature
 from mnist_app.training.data import NOT_A_DIGIT_LABEL, Mnist, Splits, fingerprint
 from mnist_app.training.evaluate import as_batch, logits_of, loss_and_accuracy_of
@@ -52,9 +52,11 @@ class TrainConfig:
     shear: float = AugmentConfig.shear  # the warps' largest shear: slanted handwriting
     flag_ones: float = 0.0  # share of the warped 1s given a flag (augment.add_flags)
     hollow_strokes: float = 0.0  # share of the warped digits drawn as sketchy outlines (augment.hollow_strokes)
+    condensed: float = 0.0  # share of the digits other than 1 squeezed narrow (augment.condensed)
     font_digits: int = 0  # drawings of each digit per development-split font mixed into training (font_digits.py)
     font_letters: int = 0  # drawings of each letter per development-split font, trained on as not digits
     font_hold_out: tuple[str, ...] = ()  # development hands never drawn: unseen hands to measure on
+    font_families: tuple[str, ...] = ("debian",)  # the families of hands (synthesis/hands.py) those fonts come from
     drawn_mnist: int = 0  # MNIST training digits drawn as canvases, photos and chalk, mixed in (drawn_mnist.py)
     not_a_digit_weight: float = 0.5  # of the loss towards even odds on what is not a digit, beside the digits' loss
     keep_readings: float = 0.0  # a fine-tune: weight of the pull towards the starting net's readings of MNIST digits
@@ -302,6 +304,8 @@ def train_epoch(
         if augment:
             if flags_drawn:
                 x = add_flags(x, y, cfg.flag_ones, gen)
+            if cfg.condensed > 0:
+                x = condensed(x, y, cfg.condensed, gen)
             if cfg.hollow_strokes > 0:
                 x = hollow_strokes(x, cfg.hollow_strokes, gen)
             x = augment_batch(x, gen, AugmentConfig(shear=cfg.shear))

@@ -123,7 +123,8 @@ def with_fonts(splits: Splits, cfg: TrainConfig, share: float = FONT_SHARE) -> t
         return splits, None
     try:
         images, labels = font_drawings(
-            cfg.font_digits, cfg.font_letters, cfg.seed, processes=1, hold_out=cfg.font_hold_out
+            cfg.font_digits, cfg.font_letters, cfg.seed, processes=1, hold_out=cfg.font_hold_out,
+            families=cfg.font_families,
         )
     except NoFontsError:
         return splits, 0

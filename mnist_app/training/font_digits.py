@@ -29,10 +29,18 @@ class NoFontsError(RuntimeError):
     """None of the development split's fonts is installed."""
 
 
+def seed_number(hand: str) -> int:
+    """The number a hand's drawings are seeded by: it follows the hand's name, not which fonts are installed.
+    A Debian hand keeps its place among the Debian hands; a fontsource hand counts from 100."""
+    if hand in hands.FONTS:
+        return sorted(hands.FONTS).index(hand)
+    return 100 + sorted(hands.FONTSOURCE).index(hand)
+
+
 def hand_drawings(hand: str, characters: str, per_character: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """`per_character` seeded drawings of each character in `hand`, as the 28x28 uint8 images the model is shown,
     and their labels: the digit, or NOT_A_DIGIT_LABEL."""
-    hand_number = sorted(hands.FONTS).index(hand)  # seeds follow the hand's name, not which fonts are installed
+    hand_number = seed_number(hand)
     images, labels = [], []
     for character in characters:
         # A digit's key is the digit itself, as before letters were drawn: the same seed draws the same digits.
@@ -49,18 +57,19 @@ def hand_drawings(hand: str, characters: str, per_character: int, seed: int) -> 
     return np.stack(images), np.array(labels, np.int64)
 
 
-def training_hands() -> list[str]:
-    """The development split's hands installed here: the only ones ever drawn for training."""
-    return hands.installed_hands("dev")
+def training_hands(families: Collection[str] = ("debian",)) -> list[str]:
+    """The development split's hands of those families installed here: the only ones ever drawn for training."""
+    return [hand for family in families for hand in hands.installed_hands("dev", family)]
 
 
 def font_drawings(
-    per_digit: int, per_letter: int = 0, seed: int = 0, processes: int = 2, hold_out: Collection[str] = ()
+    per_digit: int, per_letter: int = 0, seed: int = 0, processes: int = 2, hold_out: Collection[str] = (),
+    families: Collection[str] = ("debian",),
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """`per_digit` drawings of each digit and `per_letter` of each letter of NOT_DIGIT_LETTERS in every installed
-    development-split hand but those held out: N x 28 x 28 uint8 images and their labels (NOT_A_DIGIT_LABEL for a
-    letter). NoFontsError when none is installed (see benchmarks/other_hands.py for the packages)."""
-    dev = [hand for hand in training_hands() if hand not in hold_out]
+    development-split hand of `families` but those held out: N x 28 x 28 uint8 images and their labels
+    (NOT_A_DIGIT_LABEL for a letter). NoFontsError when none is installed (see benchmarks/other_hands.py)."""
+    dev = [hand for hand in training_hands(families) if hand not in hold_out]
     if not dev:
         raise NoFontsError("no development-split handwriting font is installed (see benchmarks/other_hands.py)")
     jobs = [(hand, string.digits, per_digit, seed) for hand in dev if per_digit]

@@ -57,10 +57,14 @@ def parser() -> argparse.ArgumentParser:
         help="give this share of the warped 1s the flag most of the world writes (augment.add_flags)")
     add("--hollow-strokes", type=float, default=defaults.hollow_strokes, metavar="SHARE",
         help="draw this share of the warped digits as sketchy outlines, bold with parts of their insides cut out")
+    add("--condensed", type=float, default=defaults.condensed, metavar="SHARE",
+        help="squeeze this share of the warped digits other than 1 as narrow as condensed hands write them")
     add("--font-digits", type=int, default=defaults.font_digits, metavar="N",
         help="mix N drawings of each digit in each development-split handwriting font into training")
     add("--font-letters", type=int, default=defaults.font_letters, metavar="N",
         help="mix N drawings of each letter in those fonts into training, as not digits (the net learns doubt)")
+    add("--font-families", type=family_names, default=defaults.font_families, metavar="FAMILY,...",
+        help=f"the families of hands --font-digits and --font-letters draw: {', '.join(hands.FAMILIES)}")
     add("--font-hold-out", type=hand_names, default=defaults.font_hold_out, metavar="HAND,...",
         help="development-split hands never drawn for training, to measure unseen hands on (other_hands.py --hands)")
     add("--drawn-mnist", type=int, default=defaults.drawn_mnist, metavar="N",
@@ -114,9 +118,19 @@ def hand_names(text: str) -> tuple[str, ...]:
     return names
 
 
+def family_names(text: str) -> tuple[str, ...]:
+    names = tuple(name for name in text.split(",") if name)
+    unknown = [name for name in names if name not in hands.FAMILIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"families of hands are {', '.join(hands.FAMILIES)}, not {text!r}")
+    return names
+
+
 def with_font_drawings(splits: Splits, cfg: TrainConfig) -> Splits:
     """The training split with drawings in the development-split fonts added; validation stays MNIST's own."""
-    images, labels = font_drawings(cfg.font_digits, cfg.font_letters, cfg.seed, hold_out=cfg.font_hold_out)
+    images, labels = font_drawings(
+        cfg.font_digits, cfg.font_letters, cfg.seed, hold_out=cfg.font_hold_out, families=cfg.font_families
+    )
     return splits.with_training(images, labels)
 
 
@@ -180,7 +194,8 @@ def main(argv: list[str] | None = None) -> None:
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
         shear=args.shear, flag_ones=args.flag_ones, hollow_strokes=args.hollow_strokes, clean_epochs=args.clean_epochs,
-        font_digits=args.font_digits, font_letters=args.font_letters, font_hold_out=args.font_hold_out,
+        condensed=args.condensed, font_digits=args.font_digits, font_letters=args.font_letters,
+        font_hold_out=args.font_hold_out, font_families=args.font_families,
         not_a_digit_weight=args.not_a_digit_weight, drawn_mnist=args.drawn_mnist, keep_readings=args.keep_readings,
         head_only=args.head_only, readings_only=args.readings_only, autocast=args.autocast,
     )
