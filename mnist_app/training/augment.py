@@ -189,10 +189,11 @@ def condensed(x: torch.Tensor, labels: torch.Tensor, share: float, gen: torch.Ge
     squeeze = 0.25 + 0.3 * torch.rand(n, generator=gen, device=x.device)
     if not chosen.any():
         return x
-    theta = torch.zeros(n, 2, 3, device=x.device)
-    theta[:, 0, 0], theta[:, 1, 1] = 1 / squeeze, 1.0  # the grid samples 1/squeeze as wide: the digit narrows
-    grid = F.affine_grid(theta[chosen], list(x[chosen].shape), align_corners=False)
-    narrow = F.grid_sample(x[chosen], grid, align_corners=False, padding_mode="zeros")
+    picked = x[chosen]
+    theta = torch.zeros(len(picked), 2, 3, device=x.device)
+    theta[:, 0, 0], theta[:, 1, 1] = 1 / squeeze[chosen], 1.0  # the grid samples 1/squeeze as wide: the digit narrows
+    grid = F.affine_grid(theta, list(picked.shape), align_corners=False)
+    narrow = F.grid_sample(picked, grid, align_corners=False, padding_mode="zeros")
     squeezed = x.clone()
     squeezed[chosen] = F.max_pool2d(narrow, (1, 3), stride=1, padding=(0, 1))
     return squeezed
