@@ -20,7 +20,8 @@ from mnist_app.synthesis import render
 
 # Handwriting fonts of Google Fonts as fontsource packages them for npm (SIL Open Font License 1.1), a second family
 # of hands: `npm install --prefix FONTSOURCE_DIR @fontsource/NAME@5` for each (benchmarks/other_hands.py). Its
-# development hands are the measure of unseen hands (docs/training.md); `--font-digits` draws only Debian's.
+# development hands are the measure of unseen hands (docs/training.md); `--font-digits` draws Debian's unless
+# `--font-families` names this family too.
 FONTSOURCE_DIR = Path(os.environ.get("MNIST_APP_FONTSOURCE", Path.home() / ".cache" / "mnist-app" / "fontsource"))
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), FONTSOURCE_DIR)
 # hand -> font file name, from Debian's packages (apt-get install fonts-dkg-handwriting fonts-breip ...:
