@@ -107,7 +107,32 @@ def test_the_engine_draws_these_other_hands_shapes_in_the_warped_epochs_only(mon
     labels = torch.arange(256) % 10
     splits = Splits(images[:192], labels[:192], images[192:], labels[192:])
     shares = []
-    monkeypatch.setattr(engine, drawn_by, lambda x, *rest: shares.append(rest[-2]) or x)  # (..., share, gen)
+    monkeypatch.setattr(engine, drawn_by, lambda x, *rest, **_: shares.append(rest[-2]) or x)  # (..., share, gen)
     cfg = TrainConfig(model="fast", epochs=3, batch_size=64, lr=0.05, threads=1, clean_epochs=1, **{setting: 0.3})
     train(cfg, splits)
     assert shares == [0.3] * 6  # two warped epochs of three batches; the clean epoch has none
+
+
+def test_condensed_on_drawn_squeezes_the_drawn_digits_and_never_mnists_own(monkeypatch):
+    own = torch.zeros(128, 28, 28, dtype=torch.uint8)
+    own[:, 4:24, 4:24] = 255  # MNIST's own: a wide square
+    drawn = own.clone()
+    drawn[:, 10:18, 10:18] = 0  # drawn: a wide ring, told apart from MNIST's own by its hole
+    labels = torch.arange(128) % 10
+    splits = Splits(own[:96], labels[:96], own[96:], labels[96:]).with_training(drawn[:96], labels[:96])
+    seen = []
+
+    def recording(x, labels, share, gen, among=None):
+        squeezed = condensed(x, labels, share, gen, among)
+        seen.append((x, labels, squeezed))
+        return squeezed
+
+    monkeypatch.setattr(engine, "condensed", recording)
+    train(TrainConfig(model="fast", epochs=1, batch_size=64, lr=0.05, threads=1, clean_epochs=0,
+                      condensed=1.0, condensed_on="drawn"), splits)
+    x, labels, squeezed = (torch.cat(parts) for parts in zip(*seen, strict=True))
+    holed = x[:, 0, 14, 14] == 0
+    changed = (squeezed != x).flatten(1).any(1)
+    assert holed.any() and (~holed).any(), "the batches held both kinds"
+    assert not changed[~holed].any(), "MNIST's own digits are never squeezed"
+    assert torch.equal(changed[holed], labels[holed] != 1), "every drawn digit but the 1s is squeezed"

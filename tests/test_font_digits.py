@@ -92,9 +92,10 @@ def test_fontsource_hands_are_drawn_only_when_their_family_is_asked_for_and_the_
     data = write_mnist(tmp_path / "data", n_train=300, n_test=100)
     out = tmp_path / "w.safetensors"
     main(["--data", str(data), "--model", "fast", "--epochs", "1", "--val-size", "100", "--font-digits", "1",
-          "--font-families", "debian,fontsource", "--condensed", "0.2", "--out", str(out)])
+          "--font-families", "debian,fontsource", "--condensed", "0.2", "--condensed-on", "drawn", "--out", str(out)])
     training = json.loads(out.with_suffix(".json").read_text())["training"]
-    assert training["font_families"] == ["debian", "fontsource"] and training["condensed"] == 0.2
+    assert training["font_families"] == ["debian", "fontsource"]
+    assert training["condensed"] == 0.2 and training["condensed_on"] == "drawn"
     with pytest.raises(SystemExit):
         main(["--data", str(data), "--font-digits", "1", "--font-families", "google", "--out", str(out)])
     assert "families of hands are debian, fontsource, not 'google'" in capsys.readouterr().err

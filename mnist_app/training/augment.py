@@ -180,12 +180,17 @@ def recentred(images: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
     return moved
 
 
-def condensed(x: torch.Tensor, labels: torch.Tensor, share: float, gen: torch.Generator) -> torch.Tensor:
-    """x (N x 1 x 28 x 28) with `share` of its digits other than 1 squeezed to 0.25-0.55 of their width about the
-    middle, the pen widened back by a 1x3 dilation. MNIST's digits other than 1 are narrower than 0.45 of their
-    height about once in a hundred, so a net reads anything that narrow as 1 (docs/training.md, "Unseen hands")."""
+def condensed(
+    x: torch.Tensor, labels: torch.Tensor, share: float, gen: torch.Generator, among: torch.Tensor | None = None
+) -> torch.Tensor:
+    """x (N x 1 x 28 x 28) with `share` of its digits other than 1 (of those `among` marks, if given) squeezed to
+    0.25-0.55 of their width about the middle, the pen widened back by a 1x3 dilation. MNIST's digits other than 1
+    are narrower than 0.45 of their height about once in a hundred, so a net reads anything that narrow as 1
+    (docs/training.md, "Unseen hands")."""
     n = len(x)
     chosen = (torch.rand(n, generator=gen, device=x.device) < share) & (labels != 1) & (labels >= 0)
+    if among is not None:
+        chosen &= among
     squeeze = 0.25 + 0.3 * torch.rand(n, generator=gen, device=x.device)
     if not chosen.any():
         return x

@@ -53,6 +53,7 @@ class TrainConfig:
     flag_ones: float = 0.0  # share of the warped 1s given a flag (augment.add_flags)
     hollow_strokes: float = 0.0  # share of the warped digits drawn as sketchy outlines (augment.hollow_strokes)
     condensed: float = 0.0  # share of the digits other than 1 squeezed narrow (augment.condensed)
+    condensed_on: str = "all"  # which digits may be squeezed: "all", or "drawn" (the drawn ones, never MNIST's own)
     font_digits: int = 0  # drawings of each digit per development-split font mixed into training (font_digits.py)
     font_letters: int = 0  # drawings of each letter per development-split font, trained on as not digits
     font_hold_out: tuple[str, ...] = ()  # development hands never drawn: unseen hands to measure on
@@ -305,7 +306,8 @@ def train_epoch(
             if flags_drawn:
                 x = add_flags(x, y, cfg.flag_ones, gen)
             if cfg.condensed > 0:
-                x = condensed(x, y, cfg.condensed, gen)
+                among = idx >= data.own_count if cfg.condensed_on == "drawn" else None
+                x = condensed(x, y, cfg.condensed, gen, among=among)
             if cfg.hollow_strokes > 0:
                 x = hollow_strokes(x, cfg.hollow_strokes, gen)
             x = augment_batch(x, gen, AugmentConfig(shear=cfg.shear))

@@ -59,6 +59,8 @@ def parser() -> argparse.ArgumentParser:
         help="draw this share of the warped digits as sketchy outlines, bold with parts of their insides cut out")
     add("--condensed", type=float, default=defaults.condensed, metavar="SHARE",
         help="squeeze this share of the warped digits other than 1 as narrow as condensed hands write them")
+    add("--condensed-on", choices=("all", "drawn"), default=defaults.condensed_on,
+        help="squeeze any digit, or only the drawn ones (--font-digits, --drawn-mnist): MNIST's own never")
     add("--font-digits", type=int, default=defaults.font_digits, metavar="N",
         help="mix N drawings of each digit in each development-split handwriting font into training")
     add("--font-letters", type=int, default=defaults.font_letters, metavar="N",
@@ -194,8 +196,8 @@ def main(argv: list[str] | None = None) -> None:
         model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         label_smoothing=args.label_smoothing, augment=not args.no_augment, threads=args.threads,
         shear=args.shear, flag_ones=args.flag_ones, hollow_strokes=args.hollow_strokes, clean_epochs=args.clean_epochs,
-        condensed=args.condensed, font_digits=args.font_digits, font_letters=args.font_letters,
-        font_hold_out=args.font_hold_out, font_families=args.font_families,
+        condensed=args.condensed, condensed_on=args.condensed_on, font_digits=args.font_digits,
+        font_letters=args.font_letters, font_hold_out=args.font_hold_out, font_families=args.font_families,
         not_a_digit_weight=args.not_a_digit_weight, drawn_mnist=args.drawn_mnist, keep_readings=args.keep_readings,
         head_only=args.head_only, readings_only=args.readings_only, autocast=args.autocast,
     )
