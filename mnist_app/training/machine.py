@@ -10,7 +10,9 @@ import torch
 from mnist_app.training.models import build_model
 
 SPEED_PROBE_BATCH = 128  # the recipes' batch
-SPEED_PROBE_ROUNDS = 3  # float32 and bf16 steps timed in turn, so that a busy moment slows both alike
+# float32 and bf16 passes timed in turn, so that a busy moment slows both alike; one pass varies by a quarter on a
+# shared machine, and three rounds chose the slower precision three times in five where the two differ by a sixth
+SPEED_PROBE_ROUNDS = 8
 
 
 def cpu_model() -> str | None:
@@ -40,9 +42,9 @@ def step_seconds(net: torch.nn.Module, x: torch.Tensor, bf16: bool) -> float:
 @functools.cache
 def bf16_trains_faster(model: str, threads: int) -> bool:
     """Whether bf16 autocast trains the net `model` faster than float32 here, on `threads` CPU threads; timed once a
-    process (about two seconds). bf16 in hardware does not settle it: it trained the shipped net 2.5x faster on an
-    Intel Xeon with AMX and 1.9x faster on an AMD EPYC with AVX-512 BF16, but 1.2x slower on an Intel Xeon with
-    AVX-512 BF16 and no AMX (docs/training.md). Emulated bf16 is not timed: it is always far slower."""
+    process (2.3-3.0 s for `full_res` on 2 threads). bf16 in hardware does not settle it: it trained the shipped net
+    2.5x faster on an Intel Xeon with AMX and 1.9x faster on an AMD EPYC with AVX-512 BF16, but 1.2x slower on an
+    Intel Xeon with AVX-512 BF16 and no AMX (docs/training.md). Emulated bf16 is not timed: it is always far slower."""
     if not cpu_has_bf16():
         return False
     torch_threads = torch.get_num_threads()
