@@ -10,9 +10,7 @@ runs; `benchmarks/recipe_speed.py` measures them.
 
 from dataclasses import replace
 
-import torch
-
-from mnist_app.training.engine import TrainConfig
+from mnist_app.training.engine import TrainConfig, pick_device
 from mnist_app.training.machine import bf16_trains_faster
 
 QUARTER_HOUR = TrainConfig(model="full_res", epochs=36, lr=0.05, label_smoothing=0.1, clean_epochs=1, threads=2)
@@ -28,6 +26,6 @@ RECIPES = {
 def in_bf16_where_faster(recipe: TrainConfig) -> TrainConfig:
     """The recipe with bf16 autocast on the CPU too where it trains the recipe's net faster there than float32 (timed
     once a process: machine.bf16_trains_faster). On a GPU the engine's default is bf16 already."""
-    if torch.cuda.is_available() or not bf16_trains_faster(recipe.model, recipe.threads):
+    if pick_device(recipe.device).type != "cpu" or not bf16_trains_faster(recipe.model, recipe.threads):
         return recipe
     return replace(recipe, autocast=True)
