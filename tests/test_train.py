@@ -169,7 +169,7 @@ def never_timed(*args: object, **kwargs: object) -> None:
 
 def test_the_recipes_train_in_bf16_where_it_is_faster_here_unless_the_flag_says_otherwise(monkeypatch):
     # bf16 was 2.5x faster than float32 on one CPU, 1.2x slower on another with bf16 in hardware too, 13x slower where
-    # emulated: a recipe asks for it only where it was timed faster.
+    # emulated: a recipe asks for it only where it was timed clearly faster.
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     for faster in (True, False):
         monkeypatch.setattr(recipes, "bf16_trains_faster", lambda model, threads, faster=faster: faster)
